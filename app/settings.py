@@ -1,0 +1,56 @@
+"""Settings, read from the environment (prefix ``VEERKRACHT_``) and validated."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./veerkracht.db"
+
+_DRIVER_ALIASES = {
+    "sqlite": "sqlite+aiosqlite",
+    "postgres": "postgresql+asyncpg",
+    "postgresql": "postgresql+asyncpg",
+}
+_SUPPORTED_DRIVERS = {"sqlite+aiosqlite", "postgresql+asyncpg"}
+
+
+class Settings(BaseSettings):
+    """Everything the service can be configured with."""
+
+    model_config = SettingsConfigDict(env_prefix="VEERKRACHT_", extra="ignore")
+
+    database_url: str = DEFAULT_DATABASE_URL
+    """SQLAlchemy URL. ``sqlite:///`` and ``postgresql://`` are accepted and get the async driver."""
+
+    environment: Literal["development", "production"] = "development"
+    graphiql: bool = True
+    """Serve the GraphiQL explorer at /graphql to browsers."""
+
+    max_page_size: int = 100
+    """The largest ``first`` a connection accepts."""
+
+    sql_echo: bool = False
+
+    @field_validator("database_url")
+    @classmethod
+    def _async_driver(cls, value: str) -> str:
+        scheme, sep, rest = value.partition("://")
+        if not sep:
+            raise ValueError(f"database_url {value!r} is not a URL such as {DEFAULT_DATABASE_URL!r}")
+        scheme = _DRIVER_ALIASES.get(scheme, scheme)
+        if scheme not in _SUPPORTED_DRIVERS:
+            raise ValueError(
+                f"database_url scheme {scheme!r} is not supported; use sqlite+aiosqlite:// "
+                "(embedded default) or postgresql+asyncpg:// (production)"
+            )
+        return f"{scheme}://{rest}"
+
+    @field_validator("max_page_size")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if not 1 <= value <= 1000:
+            raise ValueError("max_page_size must be between 1 and 1000")
+        return value
