@@ -1,0 +1,29 @@
+"""SQLAlchemy models; importing this package registers every table on ``Base.metadata``."""
+
+from app.models.fusion import Fusion, FusionMunicipality
+from app.models.initiative import (
+    Initiative,
+    InitiativeTheme,
+    Involvement,
+    ReportedFigure,
+    UnresolvedMention,
+)
+from app.models.participant import Membership, Municipality, Organization, Participant
+from app.models.provenance import Citation, DatasetLoad, SourceDocument
+
+__all__ = [
+    "Citation",
+    "DatasetLoad",
+    "Fusion",
+    "FusionMunicipality",
+    "Initiative",
+    "InitiativeTheme",
+    "Involvement",
+    "Membership",
+    "Municipality",
+    "Organization",
+    "Participant",
+    "ReportedFigure",
+    "SourceDocument",
+    "UnresolvedMention",
+]

@@ -1,0 +1,65 @@
+"""Controlled vocabularies, shared by the database (CHECK constraints) and the GraphQL enums."""
+
+from __future__ import annotations
+
+import enum
+
+
+class FusionKind(enum.StrEnum):
+    MERGER = "MERGER"
+    SPLIT = "SPLIT"
+
+
+class OrganizationKind(enum.StrEnum):
+    PROVINCE = "PROVINCE"
+    WATER_BOARD = "WATER_BOARD"
+    COMPANY = "COMPANY"
+    FOUNDATION = "FOUNDATION"
+    KNOWLEDGE_INSTITUTE = "KNOWLEDGE_INSTITUTE"
+    NETWORK = "NETWORK"
+    REGIONAL_PARTNERSHIP = "REGIONAL_PARTNERSHIP"
+    PROGRAMME = "PROGRAMME"
+    CITIZEN_GROUP = "CITIZEN_GROUP"
+    OTHER = "OTHER"
+
+
+class InitiativeKind(enum.StrEnum):
+    PILOT = "PILOT"
+    TEST_BED = "TEST_BED"
+    METHOD = "METHOD"
+    PROGRAMME = "PROGRAMME"
+    NETWORK = "NETWORK"
+    FUND = "FUND"
+    KNOWLEDGE_EXCHANGE = "KNOWLEDGE_EXCHANGE"
+
+
+class InitiativeStatus(enum.StrEnum):
+    EXPLORING = "EXPLORING"
+    ACTIVE = "ACTIVE"
+    COMPLETED = "COMPLETED"
+
+
+class PartnerRole(enum.StrEnum):
+    INITIATOR = "INITIATOR"
+    PARTNER = "PARTNER"
+    PARTICIPANT = "PARTICIPANT"
+    OBSERVER = "OBSERVER"
+    EXPLORING = "EXPLORING"
+    HOST = "HOST"
+    REQUESTER = "REQUESTER"
+    PROCESS_FACILITATOR = "PROCESS_FACILITATOR"
+    COORDINATOR = "COORDINATOR"
+    DESIGNER = "DESIGNER"
+    EXECUTOR = "EXECUTOR"
+    FUNDER = "FUNDER"
+    MEMBER = "MEMBER"
+
+
+class ParticipantType(enum.StrEnum):
+    MUNICIPALITY = "municipality"
+    ORGANIZATION = "organization"
+
+
+class FusionSide(enum.StrEnum):
+    DISSOLVED = "dissolved"
+    RESULTING = "resulting"

@@ -1,0 +1,92 @@
+"""Initiatives and who is involved in them in which role (an n-ary relation, like org:Membership)."""
+
+from __future__ import annotations
+
+from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base
+from app.models._types import enum_column
+from app.models.enums import InitiativeKind, InitiativeStatus, PartnerRole
+
+
+class Initiative(Base):
+    """A pilot, test bed, method, network, fund or exchange."""
+
+    __tablename__ = "initiative"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[InitiativeKind] = mapped_column(enum_column(InitiativeKind, "initiative_kind"))
+    status: Mapped[InitiativeStatus] = mapped_column(enum_column(InitiativeStatus, "initiative_status"))
+    summary: Mapped[str] = mapped_column(Text)
+    # Folded name and summary words (app.services.text.fold_words) for portable word search.
+    search_folded: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint("length(name) > 0", name="name_not_empty"),
+        CheckConstraint("length(slug) > 0", name="slug_not_empty"),
+    )
+
+
+class InitiativeTheme(Base):
+    """A policy programme the initiative crosses over with ("cross-over met Leegstand/Water")."""
+
+    __tablename__ = "initiative_theme"
+
+    initiative_id: Mapped[int] = mapped_column(
+        ForeignKey("initiative.id", ondelete="CASCADE"), primary_key=True
+    )
+    position: Mapped[int] = mapped_column(Integer, primary_key=True)
+    theme: Mapped[str] = mapped_column(String(200))
+    theme_folded: Mapped[str] = mapped_column(String(200), index=True)
+
+    __table_args__ = (UniqueConstraint("initiative_id", "theme"),)
+
+
+class ReportedFigure(Base):
+    """A number the source reports without listing members (57 municipalities in a network)."""
+
+    __tablename__ = "reported_figure"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiative.id", ondelete="CASCADE"), index=True)
+    label: Mapped[str] = mapped_column(String(300))
+    value: Mapped[int]
+    unit: Mapped[str] = mapped_column(String(100))
+
+    __table_args__ = (UniqueConstraint("initiative_id", "label"),)
+
+
+class Involvement(Base):
+    """One participant's part in one initiative, in one role."""
+
+    __tablename__ = "involvement"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiative.id", ondelete="CASCADE"), index=True)
+    participant_id: Mapped[int] = mapped_column(
+        ForeignKey("participant.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[PartnerRole] = mapped_column(enum_column(PartnerRole, "partner_role"))
+    description: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("initiative_id", "participant_id", "role"),)
+
+
+class UnresolvedMention(Base):
+    """A name the source gives as a participant that matches no known participant (the memo's "Galderen").
+
+    Kept as the source spells it, never resolved by guesswork.
+    """
+
+    __tablename__ = "unresolved_mention"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiative.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[PartnerRole] = mapped_column(enum_column(PartnerRole, "partner_role"))
+    note: Mapped[str] = mapped_column(Text)
+
+    __table_args__ = (UniqueConstraint("initiative_id", "name", "role"),)
