@@ -1,0 +1,599 @@
+"""Validate and load the bundled dataset (``app/data/*.yaml``; the format is in ``FORMAT.md``).
+
+Everything is validated before anything is written: a typo anywhere (unknown code, unknown role, a quote
+that is not in its source, a duplicate slug) stops the load with a message naming the file, the entry and
+the problem, and the database is left untouched. Loading the same content again is a no-op; loading changed
+content updates the rows in place by their natural keys (code, slug, name and date, ...).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import (
+    Citation,
+    DatasetLoad,
+    Fusion,
+    FusionMunicipality,
+    Initiative,
+    InitiativeTheme,
+    Involvement,
+    Membership,
+    Municipality,
+    Organization,
+    Participant,
+    ReportedFigure,
+    SourceDocument,
+    UnresolvedMention,
+)
+from app.models.enums import (
+    FusionKind,
+    FusionSide,
+    InitiativeKind,
+    InitiativeStatus,
+    OrganizationKind,
+    PartnerRole,
+)
+from app.services.text import fold, normalise_whitespace, search_document
+
+DATA_DIR = Path(__file__).parent
+PROVINCE = "Noord-Brabant"
+CODE_PATTERN = re.compile(r"^GM\d{4}$")
+SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+Slug = Annotated[str, StringConstraints(pattern=SLUG_PATTERN, max_length=100)]
+Code = Annotated[str, StringConstraints(pattern=r"^GM\d{4}$")]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CitationEntry(_Strict):
+    document: Slug
+    quote: Text
+
+
+Sources = Annotated[list[CitationEntry], Field(min_length=1)]
+
+
+class DocumentEntry(_Strict):
+    slug: Slug
+    title: Text
+    date: dt.date
+    author: Text | None = None
+    issuer: Text | None = None
+    url: Text | None = None
+    text_file: Text
+    description: Text | None = None
+
+
+class MunicipalityEntry(_Strict):
+    code: Code
+    name: Text
+    founded_on: dt.date | None = None
+    dissolved_on: dt.date | None = None
+    sources: Sources
+
+
+class FusionEntry(_Strict):
+    name: Text
+    kind: FusionKind
+    effective_on: dt.date
+    dissolved: Annotated[list[Code], Field(min_length=1)]
+    resulting: Annotated[list[Code], Field(min_length=1)]
+    sources: Sources
+
+
+class OrganizationEntry(_Strict):
+    slug: Slug
+    name: Text
+    kind: OrganizationKind
+    website: Text | None = None
+    description: Text | None = None
+    members: list[Text] = []
+    members_sources: list[CitationEntry] = []
+    sources: Sources
+
+
+class ReportedFigureEntry(_Strict):
+    label: Text
+    value: int
+    unit: Text
+    source: CitationEntry
+
+
+class InvolvementEntry(_Strict):
+    participant: Text
+    role: PartnerRole
+    description: Text | None = None
+    sources: Sources
+
+
+class UnresolvedMentionEntry(_Strict):
+    name: Text
+    role: PartnerRole
+    note: Text
+    sources: Sources
+
+
+class InitiativeEntry(_Strict):
+    slug: Slug
+    name: Text
+    kind: InitiativeKind
+    status: InitiativeStatus
+    summary: Text
+    cross_over_themes: list[Text] = []
+    sources: Sources
+    reported_figures: list[ReportedFigureEntry] = []
+    involvements: list[InvolvementEntry] = []
+    unresolved_mentions: list[UnresolvedMentionEntry] = []
+
+
+class SourcesFile(_Strict):
+    documents: Annotated[list[DocumentEntry], Field(min_length=1)]
+
+
+class MunicipalitiesFile(_Strict):
+    municipalities: list[MunicipalityEntry]
+
+
+class FusionsFile(_Strict):
+    fusions: list[FusionEntry]
+
+
+class OrganizationsFile(_Strict):
+    organizations: list[OrganizationEntry]
+
+
+class InitiativesFile(_Strict):
+    initiatives: list[InitiativeEntry]
+
+
+FILES: dict[str, type[_Strict]] = {
+    "sources.yaml": SourcesFile,
+    "municipalities.yaml": MunicipalitiesFile,
+    "fusions.yaml": FusionsFile,
+    "regions.yaml": OrganizationsFile,
+    "organizations.yaml": OrganizationsFile,
+    "initiatives.yaml": InitiativesFile,
+}
+
+
+class DatasetError(Exception):
+    """The dataset is invalid; ``problems`` lists every problem found, each naming file and entry."""
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        super().__init__(
+            f"the dataset has {len(problems)} problem(s); nothing was loaded:\n  " + "\n  ".join(problems)
+        )
+
+
+@dataclass
+class Dataset:
+    """The validated content of every file."""
+
+    documents: list[DocumentEntry]
+    document_texts: dict[str, str]
+    municipalities: list[MunicipalityEntry]
+    fusions: list[FusionEntry]
+    organizations: list[OrganizationEntry]
+    initiatives: list[InitiativeEntry]
+    content_hash: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+def _entry_name(item: Any, index: int) -> str:
+    if isinstance(item, dict):
+        for key in ("slug", "code", "name"):
+            if isinstance(item.get(key), str):
+                return f"entry {index} ({key} {item[key]!r})"
+    return f"entry {index}"
+
+
+def _validation_problems(file_name: str, raw: Any, error: ValidationError) -> list[str]:
+    problems = []
+    for detail in error.errors():
+        location = list(detail["loc"])
+        where = file_name
+        if len(location) >= 2 and isinstance(location[1], int) and isinstance(raw, dict):
+            items = raw.get(str(location[0]))
+            item = items[location[1]] if isinstance(items, list) and location[1] < len(items) else None
+            where += f": {location[0]} {_entry_name(item, location[1])}"
+            location = location[2:]
+        elif location:
+            where += f": {location[0]}"
+            location = location[1:]
+        path = ".".join(str(part) for part in location)
+        problems.append(f"{where}: {path + ': ' if path else ''}{detail['msg']}")
+    return problems
+
+
+def read_dataset(data_dir: Path = DATA_DIR) -> Dataset:
+    """Parse and validate every file; raise :class:`DatasetError` listing all problems."""
+    problems: list[str] = []
+    parsed: dict[str, Any] = {}
+    digest = hashlib.sha256()
+    for file_name, model in FILES.items():
+        path = data_dir / file_name
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            problems.append(f"{file_name}: cannot be read: {exc.strerror}")
+            continue
+        digest.update(file_name.encode() + b"\0" + content + b"\0")
+        try:
+            raw = yaml.safe_load(content)
+        except yaml.YAMLError as exc:
+            problems.append(f"{file_name}: is not valid YAML: {exc}")
+            continue
+        try:
+            parsed[file_name] = model.model_validate(raw)
+        except ValidationError as exc:
+            problems.extend(_validation_problems(file_name, raw, exc))
+    if problems:
+        raise DatasetError(problems)
+
+    sources: SourcesFile = parsed["sources.yaml"]
+    dataset = Dataset(
+        documents=sources.documents,
+        document_texts={},
+        municipalities=parsed["municipalities.yaml"].municipalities,
+        fusions=parsed["fusions.yaml"].fusions,
+        organizations=parsed["regions.yaml"].organizations + parsed["organizations.yaml"].organizations,
+        initiatives=parsed["initiatives.yaml"].initiatives,
+        content_hash="",
+    )
+    for document in dataset.documents:
+        try:
+            text_bytes = (data_dir / document.text_file).read_bytes()
+        except OSError as exc:
+            problems.append(
+                f"sources.yaml: document {document.slug!r}: text_file {document.text_file!r} "
+                f"cannot be read: {exc.strerror}"
+            )
+            continue
+        digest.update(text_bytes)
+        dataset.document_texts[document.slug] = normalise_whitespace(text_bytes.decode("utf-8"))
+    dataset.content_hash = digest.hexdigest()
+    problems.extend(_cross_check(dataset))
+    if problems:
+        raise DatasetError(problems)
+    return dataset
+
+
+def _duplicates(values: Iterable[str]) -> list[str]:
+    seen: set[str] = set()
+    repeated = []
+    for value in values:
+        if value in seen:
+            repeated.append(value)
+        seen.add(value)
+    return repeated
+
+
+def _cross_check(dataset: Dataset) -> list[str]:
+    problems: list[str] = []
+    texts = dataset.document_texts
+
+    def check_citations(where: str, citations: Iterable[CitationEntry]) -> None:
+        for citation in citations:
+            text = texts.get(citation.document)
+            if text is None:
+                problems.append(f"{where}: cites unknown document {citation.document!r}")
+            elif normalise_whitespace(citation.quote) not in text:
+                problems.append(
+                    f"{where}: quote {citation.quote!r} is not found verbatim in document {citation.document!r}"
+                )
+
+    for slug in _duplicates(d.slug for d in dataset.documents):
+        problems.append(f"sources.yaml: duplicate document slug {slug!r}")
+
+    codes = {m.code: m for m in dataset.municipalities}
+    for code in _duplicates(m.code for m in dataset.municipalities):
+        problems.append(f"municipalities.yaml: duplicate code {code!r}")
+    for municipality in dataset.municipalities:
+        where = f"municipalities.yaml: municipality {municipality.code!r}"
+        founded, dissolved = municipality.founded_on, municipality.dissolved_on
+        if founded and dissolved and founded >= dissolved:
+            problems.append(f"{where}: founded_on {founded} is not before dissolved_on {dissolved}")
+        check_citations(where, municipality.sources)
+
+    for fusion in dataset.fusions:
+        where = f"fusions.yaml: fusion {fusion.name!r} ({fusion.effective_on})"
+        for side, side_codes in (("dissolved", fusion.dissolved), ("resulting", fusion.resulting)):
+            for code in side_codes:
+                if code not in codes:
+                    problems.append(f"{where}: {side} code {code!r} is not in municipalities.yaml")
+        for code in set(fusion.dissolved) & set(fusion.resulting):
+            problems.append(f"{where}: {code!r} is both dissolved and resulting")
+        for code in fusion.dissolved:
+            if code in codes and codes[code].dissolved_on != fusion.effective_on:
+                problems.append(
+                    f"{where}: dissolved {code!r} has dissolved_on {codes[code].dissolved_on}, "
+                    f"not the fusion's effective_on {fusion.effective_on}"
+                )
+        if fusion.kind is FusionKind.MERGER:
+            if len(fusion.resulting) != 1:
+                problems.append(f"{where}: a MERGER has exactly one resulting municipality")
+            elif fusion.resulting[0] in codes and codes[fusion.resulting[0]].founded_on != fusion.effective_on:
+                problems.append(
+                    f"{where}: resulting {fusion.resulting[0]!r} must have founded_on {fusion.effective_on}"
+                )
+        elif len(fusion.dissolved) != 1:
+            problems.append(f"{where}: a SPLIT dissolves exactly one municipality")
+        check_citations(where, fusion.sources)
+
+    org_slugs = {o.slug for o in dataset.organizations}
+    for slug in _duplicates(o.slug for o in dataset.organizations):
+        problems.append(f"organizations.yaml/regions.yaml: duplicate organization slug {slug!r}")
+    participants = set(codes) | org_slugs
+    for organization in dataset.organizations:
+        where = f"organizations: organization {organization.slug!r}"
+        for member in organization.members:
+            if member not in participants:
+                problems.append(f"{where}: member {member!r} is no known municipality code or organization slug")
+            if member == organization.slug:
+                problems.append(f"{where}: is listed as its own member")
+        for member in _duplicates(organization.members):
+            problems.append(f"{where}: member {member!r} is listed twice")
+        if organization.members and not organization.members_sources:
+            problems.append(f"{where}: members are listed without members_sources")
+        check_citations(where, organization.sources)
+        check_citations(f"{where}: members_sources", organization.members_sources)
+
+    for slug in _duplicates(i.slug for i in dataset.initiatives):
+        problems.append(f"initiatives.yaml: duplicate initiative slug {slug!r}")
+    for initiative in dataset.initiatives:
+        where = f"initiatives.yaml: initiative {initiative.slug!r}"
+        check_citations(where, initiative.sources)
+        for theme in _duplicates(initiative.cross_over_themes):
+            problems.append(f"{where}: cross-over theme {theme!r} is listed twice")
+        for label in _duplicates(f.label for f in initiative.reported_figures):
+            problems.append(f"{where}: reported figure {label!r} is listed twice")
+        for figure in initiative.reported_figures:
+            check_citations(f"{where}: reported figure {figure.label!r}", [figure.source])
+        seen: set[tuple[str, PartnerRole]] = set()
+        for index, involvement in enumerate(initiative.involvements):
+            inv_where = f"{where}: involvement {index} ({involvement.participant} as {involvement.role})"
+            if involvement.participant not in participants:
+                problems.append(
+                    f"{inv_where}: participant {involvement.participant!r} is no known municipality code "
+                    "or organization slug"
+                )
+            key = (involvement.participant, involvement.role)
+            if key in seen:
+                problems.append(f"{inv_where}: duplicate involvement (same participant and role)")
+            seen.add(key)
+            check_citations(inv_where, involvement.sources)
+        for mention in initiative.unresolved_mentions:
+            check_citations(f"{where}: unresolved mention {mention.name!r}", mention.sources)
+    return problems
+
+
+# ---------------------------------------------------------------------------------------------- loading
+
+
+async def _citations(
+    session: AsyncSession, documents: dict[str, int], entries: Iterable[CitationEntry], **subject: int
+) -> None:
+    """Make the citations of one subject exactly ``entries`` (idempotent)."""
+    ((column, subject_id),) = subject.items()
+    wanted = [(documents[c.document], normalise_whitespace(c.quote)) for c in entries]
+    existing = (
+        await session.scalars(select(Citation).where(getattr(Citation, column) == subject_id))
+    ).all()
+    have = {(c.document_id, c.quote): c for c in existing}
+    for key, citation in have.items():
+        if key not in wanted:
+            await session.delete(citation)
+    for document_id, quote in wanted:
+        if (document_id, quote) not in have:
+            session.add(Citation(document_id=document_id, quote=quote, **subject))
+
+
+def _assign(row: Any, **values: Any) -> None:
+    for name, value in values.items():
+        if getattr(row, name) != value:
+            setattr(row, name, value)
+
+
+async def load_dataset(session: AsyncSession, dataset: Dataset) -> bool:
+    """Write the dataset in the session's transaction. Returns False if this content was loaded before.
+
+    The caller commits. Rows are matched by natural keys, so a second load of changed files updates
+    in place instead of duplicating.
+    """
+    if await session.scalar(select(DatasetLoad.id).where(DatasetLoad.content_hash == dataset.content_hash)):
+        return False
+
+    documents: dict[str, int] = {}
+    for entry in dataset.documents:
+        document = await session.scalar(select(SourceDocument).where(SourceDocument.slug == entry.slug))
+        if document is None:
+            document = SourceDocument(slug=entry.slug)
+            session.add(document)
+        _assign(
+            document,
+            title=entry.title,
+            date=entry.date,
+            author=entry.author,
+            issuer=entry.issuer,
+            url=entry.url,
+            description=entry.description,
+        )
+        await session.flush()
+        documents[entry.slug] = document.id
+
+    participants: dict[str, int] = {}
+    for m_entry in sorted(dataset.municipalities, key=lambda m: (fold(m.name), m.code)):
+        municipality = await session.scalar(select(Municipality).where(Municipality.code == m_entry.code))
+        if municipality is None:
+            municipality = Municipality(code=m_entry.code)
+            session.add(municipality)
+        _assign(
+            municipality,
+            name=m_entry.name,
+            name_folded=fold(m_entry.name),
+            province=PROVINCE,
+            founded_on=m_entry.founded_on,
+            dissolved_on=m_entry.dissolved_on,
+        )
+        await session.flush()
+        participants[m_entry.code] = municipality.id
+        await _citations(session, documents, m_entry.sources, participant_id=municipality.id)
+
+    for o_entry in dataset.organizations:
+        organization = await session.scalar(select(Organization).where(Organization.slug == o_entry.slug))
+        if organization is None:
+            organization = Organization(slug=o_entry.slug)
+            session.add(organization)
+        _assign(
+            organization,
+            name=o_entry.name,
+            name_folded=fold(o_entry.name),
+            kind=o_entry.kind,
+            website=o_entry.website,
+            description=o_entry.description,
+        )
+        await session.flush()
+        participants[o_entry.slug] = organization.id
+        await _citations(session, documents, o_entry.sources, participant_id=organization.id)
+
+    for o_entry in dataset.organizations:
+        organization_id = participants[o_entry.slug]
+        member_ids = [participants[member] for member in o_entry.members]
+        await session.execute(
+            delete(Membership).where(
+                Membership.organization_id == organization_id, Membership.member_id.not_in(member_ids)
+            )
+        )
+        for member_id in member_ids:
+            membership = await session.scalar(
+                select(Membership).where(
+                    Membership.organization_id == organization_id, Membership.member_id == member_id
+                )
+            )
+            if membership is None:
+                membership = Membership(organization_id=organization_id, member_id=member_id)
+                session.add(membership)
+                await session.flush()
+            await _citations(session, documents, o_entry.members_sources, membership_id=membership.id)
+
+    for f_entry in dataset.fusions:
+        fusion = await session.scalar(
+            select(Fusion).where(Fusion.name == f_entry.name, Fusion.effective_on == f_entry.effective_on)
+        )
+        if fusion is None:
+            fusion = Fusion(name=f_entry.name, effective_on=f_entry.effective_on, kind=f_entry.kind)
+            session.add(fusion)
+        _assign(fusion, kind=f_entry.kind)
+        await session.flush()
+        await session.execute(delete(FusionMunicipality).where(FusionMunicipality.fusion_id == fusion.id))
+        for side, side_codes in ((FusionSide.DISSOLVED, f_entry.dissolved), (FusionSide.RESULTING, f_entry.resulting)):
+            for code in side_codes:
+                session.add(FusionMunicipality(fusion_id=fusion.id, municipality_id=participants[code], side=side))
+        await _citations(session, documents, f_entry.sources, fusion_id=fusion.id)
+
+    for i_entry in dataset.initiatives:
+        await _load_initiative(session, documents, participants, i_entry)
+
+    from datetime import UTC, datetime
+
+    session.add(DatasetLoad(content_hash=dataset.content_hash, loaded_at=datetime.now(UTC)))
+    await session.flush()
+    return True
+
+
+async def _load_initiative(
+    session: AsyncSession, documents: dict[str, int], participants: dict[str, int], entry: InitiativeEntry
+) -> None:
+    initiative = await session.scalar(select(Initiative).where(Initiative.slug == entry.slug))
+    if initiative is None:
+        initiative = Initiative(slug=entry.slug)
+        session.add(initiative)
+    _assign(
+        initiative,
+        name=entry.name,
+        kind=entry.kind,
+        status=entry.status,
+        summary=entry.summary,
+        search_folded=search_document(entry.name, entry.summary),
+    )
+    await session.flush()
+    await _citations(session, documents, entry.sources, initiative_id=initiative.id)
+
+    await session.execute(delete(InitiativeTheme).where(InitiativeTheme.initiative_id == initiative.id))
+    for position, theme in enumerate(entry.cross_over_themes):
+        session.add(
+            InitiativeTheme(initiative_id=initiative.id, position=position, theme=theme, theme_folded=fold(theme))
+        )
+
+    labels = [f.label for f in entry.reported_figures]
+    await session.execute(
+        delete(ReportedFigure).where(
+            ReportedFigure.initiative_id == initiative.id, ReportedFigure.label.not_in(labels)
+        )
+    )
+    for f_entry in entry.reported_figures:
+        figure = await session.scalar(
+            select(ReportedFigure).where(
+                ReportedFigure.initiative_id == initiative.id, ReportedFigure.label == f_entry.label
+            )
+        )
+        if figure is None:
+            figure = ReportedFigure(initiative_id=initiative.id, label=f_entry.label)
+            session.add(figure)
+        _assign(figure, value=f_entry.value, unit=f_entry.unit)
+        await session.flush()
+        await _citations(session, documents, [f_entry.source], reported_figure_id=figure.id)
+
+    for inv_entry in entry.involvements:
+        participant_id = participants[inv_entry.participant]
+        involvement = await session.scalar(
+            select(Involvement).where(
+                Involvement.initiative_id == initiative.id,
+                Involvement.participant_id == participant_id,
+                Involvement.role == inv_entry.role,
+            )
+        )
+        if involvement is None:
+            involvement = Involvement(
+                initiative_id=initiative.id, participant_id=participant_id, role=inv_entry.role
+            )
+            session.add(involvement)
+        _assign(involvement, description=inv_entry.description)
+        await session.flush()
+        await _citations(session, documents, inv_entry.sources, involvement_id=involvement.id)
+
+    for u_entry in entry.unresolved_mentions:
+        mention = await session.scalar(
+            select(UnresolvedMention).where(
+                UnresolvedMention.initiative_id == initiative.id,
+                UnresolvedMention.name == u_entry.name,
+                UnresolvedMention.role == u_entry.role,
+            )
+        )
+        if mention is None:
+            mention = UnresolvedMention(initiative_id=initiative.id, name=u_entry.name, role=u_entry.role)
+            session.add(mention)
+        _assign(mention, note=u_entry.note)
+        await session.flush()
+        await _citations(session, documents, u_entry.sources, unresolved_mention_id=mention.id)
+
+
+async def database_is_empty(session: AsyncSession) -> bool:
+    return await session.scalar(select(Participant.id).limit(1)) is None
