@@ -1,0 +1,1 @@
+"""Domain logic and queries: async, keyword-only arguments, no GraphQL imports."""

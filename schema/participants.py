@@ -1,0 +1,266 @@
+"""Participants: municipalities (with their history of fusions) and other organisations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Annotated, Any, Self
+from zoneinfo import ZoneInfo
+
+import strawberry
+from strawberry import relay
+
+from app.models import Municipality as MunicipalityRow
+from app.models import Organization as OrganizationRow
+from app.models.enums import FusionSide, OrganizationKind
+import schema.enums  # noqa: F401  (registers the GraphQL enums)
+from schema.context import Info
+from schema.errors import bad_input
+from schema.initiatives import (
+    InvolvementConnection,
+    InvolvementFilter,
+    InvolvementFilterArg,
+    involvement_connection,
+)
+from schema.pagination import AfterArg, CountedConnection, FirstArg
+from schema.provenance import Citation, citations_of
+
+if TYPE_CHECKING:
+    from schema.fusions import Fusion
+
+FusionRef = Annotated["Fusion", strawberry.lazy("schema.fusions")]
+CODE_PATTERN = re.compile(r"^GM\d{4}$")
+_PROVINCE_TIMEZONE = ZoneInfo("Europe/Amsterdam")
+
+
+
+
+def today() -> dt.date:
+    """Today in the province (not in UTC: just after midnight it is already the next day in Brabant)."""
+    return dt.datetime.now(_PROVINCE_TIMEZONE).date()
+
+
+def check_code(code: str, argument: str) -> str:
+    if not CODE_PATTERN.match(code):
+        raise bad_input(argument, f'{code!r} is not a CBS municipality code (GM and four digits: "GM0879")')
+    return code
+
+
+@strawberry.interface(description="Anything that takes part in an initiative: a municipality or another organisation.")
+class Participant(relay.Node):
+    pk: strawberry.Private[int]
+    name: str = strawberry.field(description="Name in its official spelling.")
+
+    @strawberry.field(description="The initiatives it is involved in, one item per role, in the order recorded.")
+    async def involvements(
+        self, info: Info, first: FirstArg = 50, after: AfterArg = None, filter_: InvolvementFilterArg = None
+    ) -> InvolvementConnection:
+        return await involvement_connection(info, "participant_id", [self.pk], first, after, filter_)
+
+    @strawberry.field(description="Where the source names it (reference data for municipalities).")
+    async def sources(self, info: Info) -> list[Citation]:
+        return await citations_of(info, "participant_id", self.pk)
+
+
+@strawberry.type(description="A Dutch municipality (gemeente) of Noord-Brabant, current or dissolved.")
+class Municipality(Participant):
+    code: str = strawberry.field(description='CBS code: "GM0879".')
+    province: str = strawberry.field(description='The province: "Noord-Brabant".')
+    founded_on: dt.date | None = strawberry.field(
+        description="The day it came into being; null when it is older than the reference data (2015)."
+    )
+    dissolved_on: dt.date | None = strawberry.field(
+        description="The first day on which it no longer existed; null while it exists."
+    )
+
+    @classmethod
+    def from_row(cls, row: MunicipalityRow) -> Self:
+        return cls(
+            pk=row.id,
+            name=row.name,
+            code=row.code,
+            province=row.province,
+            founded_on=row.founded_on,
+            dissolved_on=row.dissolved_on,
+        )
+
+    @classmethod
+    def resolve_id(cls, root: Self, *, info: Info) -> str:
+        return root.code
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        rows = await info.context.loaders.municipality_by_code.load_many(list(node_ids))
+        return [None if row is None else cls.from_row(row) for row in rows]
+
+    def is_active(self, on: dt.date) -> bool:
+        return (self.founded_on is None or self.founded_on <= on) and (
+            self.dissolved_on is None or on < self.dissolved_on
+        )
+
+    @strawberry.field(description="Whether it existed on that day (today in the Netherlands when omitted).")
+    def active(
+        self, on: Annotated[dt.date | None, strawberry.argument(description="The day; today when omitted.")] = None
+    ) -> bool:
+        return self.is_active(on or today())
+
+    @strawberry.field(description="The reorganisation that created it (Altena: the 2019 merger).")
+    async def formed_by(self, info: Info) -> FusionRef | None:
+        from schema.fusions import Fusion
+
+        graph = await info.context.loaders.fusion_graph()
+        links = [link for link in graph.links_of(self.pk, FusionSide.RESULTING) if link.founded_on_matches]
+        return Fusion.from_row(links[0].fusion) if links else None
+
+    @strawberry.field(description="The reorganisation that ended it (Aalburg: the 2019 merger into Altena).")
+    async def dissolved_by(self, info: Info) -> FusionRef | None:
+        from schema.fusions import Fusion
+
+        graph = await info.context.loaders.fusion_graph()
+        links = graph.links_of(self.pk, FusionSide.DISSOLVED)
+        return Fusion.from_row(links[0].fusion) if links else None
+
+    async def _municipalities(self, info: Info, ids: list[int]) -> list[Municipality]:
+        rows = await info.context.loaders.participant.load_many(ids)
+        return [Municipality.from_row(row) for row in rows]
+
+    @strawberry.field(
+        description="The dissolved municipalities it was formed from or took in (one step back; "
+        "follow `predecessors` again for earlier ones)."
+    )
+    async def predecessors(self, info: Info) -> list[Municipality]:
+        graph = await info.context.loaders.fusion_graph()
+        return await self._municipalities(info, graph.predecessors(self.pk))
+
+    @strawberry.field(description="The municipalities it went into when it was dissolved (one step forward).")
+    async def successors(self, info: Info) -> list[Municipality]:
+        graph = await info.context.loaders.fusion_graph()
+        return await self._municipalities(info, graph.successors(self.pk))
+
+    @strawberry.field(
+        description="Where it is today: its successors followed to municipalities that exist today; "
+        "[itself] while it exists."
+    )
+    async def current(self, info: Info) -> list[Municipality]:
+        day = today()
+        if self.is_active(day):
+            return [self]
+        graph = await info.context.loaders.fusion_graph()
+        candidates = await self._municipalities(info, graph.all_successors(self.pk))
+        return [municipality for municipality in candidates if municipality.is_active(day)]
+
+    @strawberry.field(description="The regional partnerships it is a member of (B5, Regio West-Brabant, ...).")
+    async def regions(self, info: Info) -> list[Organization]:
+        rows = await info.context.loaders.member_of.load(self.pk)
+        return [
+            Organization.from_row(row) for row in rows if row.kind is OrganizationKind.REGIONAL_PARTNERSHIP
+        ]
+
+    @strawberry.field(description="The initiatives it is involved in, one item per role, in the order recorded.")
+    async def involvements(
+        self,
+        info: Info,
+        first: FirstArg = 50,
+        after: AfterArg = None,
+        filter_: InvolvementFilterArg = None,
+        include_predecessors: Annotated[
+            bool | None,
+            strawberry.argument(
+                description="Also the involvements of the municipalities it was formed from, transitively "
+                "(Maashorst sees Uden's and Landerd's). Each involvement stays attached to the "
+                "municipality the source names: look at `participant`."
+            ),
+        ] = False,
+    ) -> InvolvementConnection:
+        ids = [self.pk]
+        if include_predecessors:  # null counts as false
+            ids += (await info.context.loaders.fusion_graph()).all_predecessors(self.pk)
+        return await involvement_connection(info, "participant_id", ids, first, after, filter_)
+
+
+@strawberry.type(
+    description="Any organisation other than a municipality: the province, a water board, a foundation, "
+    "a network, a region..."
+)
+class Organization(Participant):
+    slug: str = strawberry.field(description='Stable, lower-case, hyphenated identifier: "stichting-zet".')
+    kind: OrganizationKind = strawberry.field(description="What sort of organisation it is.")
+    website: str | None = strawberry.field(description="Its website, where a source gives it.")
+    description: str | None = strawberry.field(
+        description="More about it, e.g. why a region has no members listed."
+    )
+
+    @classmethod
+    def from_row(cls, row: OrganizationRow) -> Self:
+        return cls(
+            pk=row.id,
+            name=row.name,
+            slug=row.slug,
+            kind=row.kind,
+            website=row.website,
+            description=row.description,
+        )
+
+    @classmethod
+    def resolve_id(cls, root: Self, *, info: Info) -> str:
+        return root.slug
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Self | None]:
+        rows = await info.context.loaders.organization_by_slug.load_many(list(node_ids))
+        return [None if row is None else cls.from_row(row) for row in rows]
+
+    @strawberry.field(description="Its members, where a source lists them (the B5 and its five cities).")
+    async def members(self, info: Info) -> list[Participant]:
+        return [participant_from_row(row) for row in await info.context.loaders.members.load(self.pk)]
+
+    @strawberry.field(description="Where the source lists its members.")
+    async def members_sources(self, info: Info) -> list[Citation]:
+        rows = await info.context.loaders.membership_citations.load(self.pk)
+        unique = {(row.document_id, row.quote): row for row in rows}
+        return [Citation.from_row(row) for row in unique.values()]
+
+    @strawberry.field(description="The organisations it is a member of.")
+    async def member_of(self, info: Info) -> list[Organization]:
+        return [Organization.from_row(row) for row in await info.context.loaders.member_of.load(self.pk)]
+
+
+def participant_from_row(row: Any) -> Municipality | Organization:
+    if isinstance(row, MunicipalityRow):
+        return Municipality.from_row(row)
+    if isinstance(row, OrganizationRow):
+        return Organization.from_row(row)
+    raise TypeError(f"not a participant row: {row!r}")
+
+
+@strawberry.input(description="Narrows a list of municipalities. All given conditions must hold.")
+class MunicipalityFilter:
+    active_on: dt.date | None = strawberry.field(
+        default=None, description="Only municipalities that existed on that day."
+    )
+    name_contains: str | None = strawberry.field(
+        default=None,
+        description="Only those whose name contains this, ignoring case, accents, spaces and punctuation "
+        '("hertogenbosch" and "sHertogenbosch" find \'s-Hertogenbosch).',
+    )
+    involved: bool | None = strawberry.field(
+        default=None, description="true: only those with an involvement; false: only those without."
+    )
+    region_slug: str | None = strawberry.field(
+        default=None, description="Only members of this regional partnership."
+    )
+
+
+@strawberry.type(name="MunicipalityConnection", description="A page of municipalities.")
+class MunicipalityConnection(CountedConnection[Municipality]):
+    pass
+
+
+@strawberry.type(name="OrganizationConnection", description="A page of organisations.")
+class OrganizationConnection(CountedConnection[Organization]):
+    pass

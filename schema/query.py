@@ -1,0 +1,277 @@
+"""The root Query."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, TypeVar
+
+import strawberry
+from sqlalchemy import ColumnElement, select
+from strawberry import relay
+
+from app.models import DatasetLoad, Fusion as FusionRow, Initiative as InitiativeRow
+from app.models import Involvement as InvolvementRow
+from app.models import Municipality as MunicipalityRow
+from app.models import Organization as OrganizationRow
+from app.models.enums import OrganizationKind
+from app.services.filters import (
+    MunicipalityCriteria,
+    initiative_conditions,
+    involvement_conditions,
+    municipality_conditions,
+)
+from app.services.pagination import count, fetch_page
+from app.services.text import fold
+from schema.context import Info
+from schema.errors import bad_input, not_found
+from schema.fusions import Fusion, FusionConnection
+from schema.initiatives import (
+    Initiative,
+    InitiativeConnection,
+    InitiativeFilter,
+    Involvement,
+    InvolvementConnection,
+    InvolvementFilter,
+    initiative_criteria,
+    involvement_criteria,
+)
+from schema.pagination import AfterArg, CountedConnection, FirstArg, page_request
+from schema.participants import (
+    Municipality,
+    MunicipalityConnection,
+    MunicipalityFilter,
+    Organization,
+    OrganizationConnection,
+    check_code,
+    today,
+)
+
+C = TypeVar("C", bound=CountedConnection[Any])
+
+
+
+async def _root_connection(
+    info: Info,
+    connection: type[C],
+    *,
+    type_name: str,
+    entity: Any,
+    conditions: Sequence[ColumnElement[bool]],
+    first: int | None,
+    after: str | None,
+    to_node: Callable[[Any], Any],
+) -> C:
+    request = page_request(type_name, first, after, info.context.settings.max_page_size)
+    statement = select(entity).where(*conditions)
+    async with info.context.sessionmaker() as session:
+        page = await fetch_page(session, statement, entity.id, request)
+
+    async def total_count() -> int:
+        async with info.context.sessionmaker() as session:
+            return await count(session, select(entity.id).where(*conditions))
+
+    rows = [row[0] for row in page.rows]
+    result: C = connection.from_page(
+        page, [to_node(row) for row in rows], type_name=type_name, keys=[row.id for row in rows],
+        total_count=total_count,
+    )
+    return result
+
+
+@strawberry.type(description="Which bundled dataset this service holds.")
+class DatasetInfo:
+    content_hash: str | None = strawberry.field(
+        description="SHA-256 of the loaded dataset files; null when no bundled dataset was loaded."
+    )
+    loaded_at: dt.datetime | None = strawberry.field(description="When it was loaded.")
+
+
+@strawberry.type(description="Who is involved in what in the programme Versterken Sociale Veerkracht.")
+class Query:
+    node: relay.Node | None = relay.node(description="Any object by its global `id`.")
+    nodes: list[relay.Node | None] = relay.node(
+        description="Objects by their global ids, in the same order; null for an id that matches nothing."
+    )
+
+    @strawberry.field(description="One municipality, by CBS code or by name. Give exactly one of the two.")
+    async def municipality(
+        self,
+        info: Info,
+        code: Annotated[str | None, strawberry.argument(description='CBS code: "GM0879".')] = None,
+        name: Annotated[
+            str | None,
+            strawberry.argument(
+                description="Name, ignoring case, accents and punctuation (\"sHertogenbosch\"). When a "
+                "current and a dissolved municipality share it, the current one."
+            ),
+        ] = None,
+    ) -> Municipality | None:
+        if (code is None) == (name is None):
+            raise bad_input("code", "give exactly one of `code` and `name`")
+        if code is not None:
+            row = await info.context.loaders.municipality_by_code.load(check_code(code, "code"))
+            if row is None:
+                raise not_found("code", f"There is no municipality with code {code!r}.")
+            return Municipality.from_row(row)
+        assert name is not None
+        folded = fold(name)
+        if not folded:
+            raise bad_input("name", "must contain letters or digits")
+        async with info.context.sessionmaker() as session:
+            rows = (
+                await session.scalars(select(MunicipalityRow).where(MunicipalityRow.name_folded == folded))
+            ).all()
+        if not rows:
+            raise not_found("name", f"There is no municipality named {name!r}.")
+        day = today()
+        candidates = [Municipality.from_row(row) for row in rows]
+        candidates.sort(key=lambda m: (m.is_active(day), m.dissolved_on or dt.date.max), reverse=True)
+        return candidates[0]
+
+    @strawberry.field(description="Municipalities of Noord-Brabant, current and dissolved, by name.")
+    async def municipalities(
+        self,
+        info: Info,
+        first: FirstArg = 50,
+        after: AfterArg = None,
+        filter_: Annotated[
+            MunicipalityFilter | None, strawberry.argument(name="filter", description="Only these municipalities.")
+        ] = None,
+    ) -> MunicipalityConnection:
+        criteria = MunicipalityCriteria()
+        if filter_ is not None:
+            name_folded = None
+            if filter_.name_contains is not None:
+                name_folded = fold(filter_.name_contains)
+                if not name_folded:
+                    raise bad_input("filter.nameContains", "must contain letters or digits")
+            region_id = None
+            if filter_.region_slug is not None:
+                region = await info.context.loaders.organization_by_slug.load(filter_.region_slug)
+                if region is None or region.kind is not OrganizationKind.REGIONAL_PARTNERSHIP:
+                    raise bad_input(
+                        "filter.regionSlug", f"there is no regional partnership with slug {filter_.region_slug!r}"
+                    )
+                region_id = region.id
+            criteria = MunicipalityCriteria(
+                active_on=filter_.active_on,
+                name_folded=name_folded,
+                involved=filter_.involved,
+                region_id=region_id,
+            )
+        return await _root_connection(
+            info,
+            MunicipalityConnection,
+            type_name="Municipality",
+            entity=MunicipalityRow,
+            conditions=municipality_conditions(criteria),
+            first=first,
+            after=after,
+            to_node=Municipality.from_row,
+        )
+
+    @strawberry.field(description="One initiative by its slug.")
+    async def initiative(
+        self, info: Info, slug: Annotated[str, strawberry.argument(description='"pilot-altena".')]
+    ) -> Initiative | None:
+        row = await info.context.loaders.initiative_by_slug.load(slug)
+        if row is None:
+            raise not_found("slug", f"There is no initiative with slug {slug!r}.")
+        return Initiative.from_row(row)
+
+    @strawberry.field(description="Initiatives, in the order they were recorded (the memo's order).")
+    async def initiatives(
+        self,
+        info: Info,
+        first: FirstArg = 50,
+        after: AfterArg = None,
+        filter_: Annotated[
+            InitiativeFilter | None, strawberry.argument(name="filter", description="Only these initiatives.")
+        ] = None,
+    ) -> InitiativeConnection:
+        criteria = await initiative_criteria(info, filter_)
+        return await _root_connection(
+            info,
+            InitiativeConnection,
+            type_name="Initiative",
+            entity=InitiativeRow,
+            conditions=initiative_conditions(criteria),
+            first=first,
+            after=after,
+            to_node=Initiative.from_row,
+        )
+
+    @strawberry.field(description="One organisation by its slug.")
+    async def organization(
+        self, info: Info, slug: Annotated[str, strawberry.argument(description='"stichting-zet".')]
+    ) -> Organization | None:
+        row = await info.context.loaders.organization_by_slug.load(slug)
+        if row is None:
+            raise not_found("slug", f"There is no organization with slug {slug!r}.")
+        return Organization.from_row(row)
+
+    @strawberry.field(description="Organisations other than municipalities, in the order they were recorded.")
+    async def organizations(
+        self,
+        info: Info,
+        first: FirstArg = 50,
+        after: AfterArg = None,
+        kind: Annotated[
+            OrganizationKind | None, strawberry.argument(description="Only organisations of this kind.")
+        ] = None,
+    ) -> OrganizationConnection:
+        return await _root_connection(
+            info,
+            OrganizationConnection,
+            type_name="Organization",
+            entity=OrganizationRow,
+            conditions=[] if kind is None else [OrganizationRow.kind == kind],
+            first=first,
+            after=after,
+            to_node=Organization.from_row,
+        )
+
+    @strawberry.field(description="Municipal reorganisations, oldest first.")
+    async def fusions(self, info: Info, first: FirstArg = 50, after: AfterArg = None) -> FusionConnection:
+        return await _root_connection(
+            info,
+            FusionConnection,
+            type_name="Fusion",
+            entity=FusionRow,
+            conditions=[],
+            first=first,
+            after=after,
+            to_node=Fusion.from_row,
+        )
+
+    @strawberry.field(description="All involvements, in the order they were recorded.")
+    async def involvements(
+        self,
+        info: Info,
+        first: FirstArg = 50,
+        after: AfterArg = None,
+        filter_: Annotated[
+            InvolvementFilter | None, strawberry.argument(name="filter", description="Only these involvements.")
+        ] = None,
+    ) -> InvolvementConnection:
+        criteria = await involvement_criteria(info, filter_)
+        return await _root_connection(
+            info,
+            InvolvementConnection,
+            type_name="Involvement",
+            entity=InvolvementRow,
+            conditions=involvement_conditions(criteria),
+            first=first,
+            after=after,
+            to_node=Involvement.from_row,
+        )
+
+    @strawberry.field(description="Which version of the bundled dataset is loaded.")
+    async def dataset(self, info: Info) -> DatasetInfo:
+        async with info.context.sessionmaker() as session:
+            row = await session.scalar(select(DatasetLoad).order_by(DatasetLoad.loaded_at.desc()).limit(1))
+        if row is None:
+            return DatasetInfo(content_hash=None, loaded_at=None)
+        loaded_at = row.loaded_at if row.loaded_at.tzinfo else row.loaded_at.replace(tzinfo=dt.UTC)
+        return DatasetInfo(content_hash=row.content_hash, loaded_at=loaded_at)
