@@ -1,0 +1,140 @@
+"""The ``veerkracht`` command: serve, db, seed, export-schema."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from typing import Annotated, TypeVar
+
+import typer
+import uvicorn
+from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from app import migrate
+from app.bootstrap import bootstrap, seed
+from app.data.loader import DatasetError
+from app.db import create_engine
+from app.settings import Settings
+
+T = TypeVar("T")
+
+cli = typer.Typer(help="Veerkracht API: who is involved in what in Versterken Sociale Veerkracht.", no_args_is_help=True)
+db_cli = typer.Typer(help="Database migrations.", no_args_is_help=True)
+cli.add_typer(db_cli, name="db")
+
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", help="SQLAlchemy URL; default: $VEERKRACHT_DATABASE_URL or ./veerkracht.db."),
+]
+
+
+def _settings(database_url: str | None) -> Settings:
+    try:
+        return Settings(database_url=database_url) if database_url else Settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        raise typer.BadParameter(problems) from None
+
+
+def _with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    async def run() -> T:
+        engine = create_engine(settings.database_url)
+        try:
+            return await work(engine)
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+    database_url: DatabaseUrl = None,
+    bootstrap_database: Annotated[
+        bool,
+        typer.Option(
+            "--bootstrap/--no-bootstrap",
+            help="Migrate the database and load the bundled dataset when it is empty, before serving.",
+        ),
+    ] = True,
+) -> None:
+    """Serve the API (GraphiQL at http://HOST:PORT/graphql)."""
+    settings = _settings(database_url)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
+    if bootstrap_database:
+        _with_engine(settings, bootstrap)
+    # Worker processes build their own settings from the environment.
+    os.environ["VEERKRACHT_DATABASE_URL"] = settings.database_url
+    typer.echo(f"GraphiQL: http://{host}:{port}/graphql")
+    uvicorn.run(
+        "app.main:create_app_from_environment", factory=True, host=host, port=port, workers=workers
+    )
+
+
+@db_cli.command("upgrade")
+def db_upgrade(
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Apply migrations up to REVISION (default: the newest)."""
+    _with_engine(_settings(database_url), lambda engine: migrate.upgrade(engine, revision))
+    typer.echo(f"upgraded to {revision}")
+
+
+@db_cli.command("downgrade")
+def db_downgrade(
+    revision: Annotated[str, typer.Argument(help='Target revision; "base" removes every table.')],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Revert migrations down to REVISION."""
+    _with_engine(_settings(database_url), lambda engine: migrate.downgrade(engine, revision))
+    typer.echo(f"downgraded to {revision}")
+
+
+@db_cli.command("current")
+def db_current(database_url: DatabaseUrl = None) -> None:
+    """Print the database's migration revision (and whether it is the newest)."""
+
+    async def current(engine: AsyncEngine) -> str | None:
+        async with engine.connect() as connection:
+            return await migrate.current_revision(connection)
+
+    revision = _with_engine(_settings(database_url), current)
+    head = migrate.head_revision()
+    typer.echo(f"{revision or 'none (empty database)'}{' (head)' if revision == head else f' (head is {head})'}")
+
+
+@cli.command("seed")
+def seed_command(database_url: DatabaseUrl = None) -> None:
+    """Validate the bundled dataset and load it (migrating first). Loading twice changes nothing."""
+    settings = _settings(database_url)
+
+    async def run(engine: AsyncEngine) -> bool:
+        async with migrate.bootstrap_lock(engine):
+            await migrate.upgrade(engine)
+            return await seed(engine)
+
+    try:
+        loaded = _with_engine(settings, run)
+    except DatasetError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo("loaded the bundled dataset" if loaded else "the bundled dataset was already loaded; nothing changed")
+
+
+@cli.command("export-schema")
+def export_schema() -> None:
+    """Print the GraphQL schema (SDL)."""
+    from schema import schema
+
+    typer.echo(schema.as_str())
+
+
+def main() -> None:
+    cli()
