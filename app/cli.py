@@ -21,13 +21,17 @@ from app.settings import Settings
 
 T = TypeVar("T")
 
-cli = typer.Typer(help="Veerkracht API: who is involved in what in Versterken Sociale Veerkracht.", no_args_is_help=True)
+cli = typer.Typer(
+    help="Veerkracht API: who is involved in what in Versterken Sociale Veerkracht.", no_args_is_help=True
+)
 db_cli = typer.Typer(help="Database migrations.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 
 DatabaseUrl = Annotated[
     str | None,
-    typer.Option("--database-url", help="SQLAlchemy URL; default: $VEERKRACHT_DATABASE_URL or ./veerkracht.db."),
+    typer.Option(
+        "--database-url", help="SQLAlchemy URL; default: $VEERKRACHT_DATABASE_URL or ./veerkracht.db."
+    ),
 ]
 
 
@@ -72,9 +76,7 @@ def serve(
     # Worker processes build their own settings from the environment.
     os.environ["VEERKRACHT_DATABASE_URL"] = settings.database_url
     typer.echo(f"GraphiQL: http://{host}:{port}/graphql")
-    uvicorn.run(
-        "app.main:create_app_from_environment", factory=True, host=host, port=port, workers=workers
-    )
+    uvicorn.run("app.main:create_app_from_environment", factory=True, host=host, port=port, workers=workers)
 
 
 @db_cli.command("upgrade")
@@ -107,7 +109,9 @@ def db_current(database_url: DatabaseUrl = None) -> None:
 
     revision = _with_engine(_settings(database_url), current)
     head = migrate.head_revision()
-    typer.echo(f"{revision or 'none (empty database)'}{' (head)' if revision == head else f' (head is {head})'}")
+    typer.echo(
+        f"{revision or 'none (empty database)'}{' (head)' if revision == head else f' (head is {head})'}"
+    )
 
 
 @cli.command("seed")
@@ -125,7 +129,9 @@ def seed_command(database_url: DatabaseUrl = None) -> None:
     except DatasetError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
-    typer.echo("loaded the bundled dataset" if loaded else "the bundled dataset was already loaded; nothing changed")
+    typer.echo(
+        "loaded the bundled dataset" if loaded else "the bundled dataset was already loaded; nothing changed"
+    )
 
 
 @cli.command("export-schema")

@@ -27,7 +27,9 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         state = request.app.state
-        return Context(settings=state.settings, sessionmaker=state.sessionmaker, request=request, response=response)
+        return Context(
+            settings=state.settings, sessionmaker=state.sessionmaker, request=request, response=response
+        )
 
 
 async def healthz(_request: Request) -> JSONResponse:

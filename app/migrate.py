@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import fcntl
 from collections.abc import AsyncIterator
@@ -81,9 +82,10 @@ async def bootstrap_lock(engine: AsyncEngine) -> AsyncIterator[None]:
     if not database or database == ":memory:":
         yield
         return
-    with open(f"{database}.lock", "w") as lock_file:
-        fcntl.flock(lock_file, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(lock_file, fcntl.LOCK_UN)
+    lock_file = await asyncio.to_thread(open, f"{database}.lock", "w")
+    try:
+        # Waiting for another instance's bootstrap must not block this process's event loop.
+        await asyncio.to_thread(fcntl.flock, lock_file, fcntl.LOCK_EX)
+        yield
+    finally:
+        lock_file.close()  # closing releases the lock

@@ -9,21 +9,22 @@ from typing import Self
 import strawberry
 from strawberry import relay
 
+import schema.enums  # noqa: F401  (registers the GraphQL enums)
 from app.models import Fusion as FusionRow
 from app.models.enums import FusionKind, FusionSide
-import schema.enums  # noqa: F401  (registers the GraphQL enums)
 from schema.context import Info
 from schema.pagination import CountedConnection
 from schema.participants import Municipality
 from schema.provenance import Citation, citations_of
 
 
-
 @strawberry.type(description="A municipal reorganisation (gemeentelijke herindeling) on a given day.")
 class Fusion(relay.Node):
     pk: strawberry.Private[int]
     name: str = strawberry.field(description='"Altena"; "Opheffing Haaren" for a split.')
-    kind: FusionKind = strawberry.field(description="Merger into a new municipality, or split over existing ones.")
+    kind: FusionKind = strawberry.field(
+        description="Merger into a new municipality, or split over existing ones."
+    )
     effective_on: dt.date = strawberry.field(description="The first day of the new situation: 2019-01-01.")
 
     @classmethod

@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Annotated, Self
 import strawberry
 from strawberry import relay
 
+import schema.enums  # noqa: F401  (registers the GraphQL enums)
 from app.models import Initiative as InitiativeRow
 from app.models import Involvement as InvolvementRow
 from app.models.enums import InitiativeKind, InitiativeStatus, PartnerRole
 from app.services.filters import InitiativeCriteria, InvolvementCriteria
 from app.services.pagination import Page, PageRequest
 from app.services.text import fold, fold_words
-import schema.enums  # noqa: F401  (registers the GraphQL enums)
 from schema.context import Info
 from schema.errors import bad_input
 from schema.pagination import AfterArg, CountedConnection, FirstArg, page_request
@@ -32,7 +32,9 @@ ParticipantRef = Annotated["Participant", strawberry.lazy("schema.participants")
 
 @strawberry.input(description="Narrows a list of involvements. All given conditions must hold.")
 class InvolvementFilter:
-    roles: list[PartnerRole] | None = strawberry.field(default=None, description="Only in one of these roles.")
+    roles: list[PartnerRole] | None = strawberry.field(
+        default=None, description="Only in one of these roles."
+    )
     initiative_slug: str | None = strawberry.field(default=None, description="Only in this initiative.")
     municipality_code: str | None = strawberry.field(
         default=None, description='Only of this municipality (CBS code, "GM0879").'
@@ -40,7 +42,9 @@ class InvolvementFilter:
     organization_slug: str | None = strawberry.field(default=None, description="Only of this organisation.")
 
 
-@strawberry.type(description="A number the source reports without listing the members, e.g. 57 municipalities.")
+@strawberry.type(
+    description="A number the source reports without listing the members, e.g. 57 municipalities."
+)
 class ReportedFigure:
     pk: strawberry.Private[int]
     label: str = strawberry.field(description="What is counted.")
@@ -54,7 +58,7 @@ class ReportedFigure:
 
 @strawberry.type(
     description="A name the source gives as a participant that matches no known municipality or "
-    "organisation (the memo's \"Galderen\"). Kept as the source spells it and never resolved by guesswork."
+    'organisation (the memo\'s "Galderen"). Kept as the source spells it and never resolved by guesswork.'
 )
 class UnresolvedMention:
     pk: strawberry.Private[int]
@@ -67,7 +71,9 @@ class UnresolvedMention:
         return await citations_of(info, "unresolved_mention_id", self.pk)
 
 
-@strawberry.type(description="A pilot, test bed, method, network, fund or exchange in which the programme is involved.")
+@strawberry.type(
+    description="A pilot, test bed, method, network, fund or exchange in which the programme is involved."
+)
 class Initiative(relay.Node):
     pk: strawberry.Private[int]
     slug: str = strawberry.field(description='Stable, lower-case, hyphenated identifier: "pilot-altena".')
@@ -131,7 +137,9 @@ class Involvement(relay.Node):
     pk: strawberry.Private[int]
     initiative_pk: strawberry.Private[int]
     participant_pk: strawberry.Private[int]
-    role: PartnerRole = strawberry.field(description="The part it plays, in the source's words mapped to a role.")
+    role: PartnerRole = strawberry.field(
+        description="The part it plays, in the source's words mapped to a role."
+    )
     description: str | None = strawberry.field(
         description='Detail from the source about this one involvement: "3 wijken", "B5-gemeente".'
     )
@@ -211,6 +219,7 @@ class InitiativeConnection(CountedConnection[Initiative]):
 
 
 # ------------------------------------------------------------------------------------- argument checks
+
 
 async def municipality_id_for(info: Info, code: str, argument: str) -> int:
     from schema.participants import check_code
@@ -325,4 +334,3 @@ def _merge(pages: list[Page], request: PageRequest) -> Page:
     return Page(
         rows=rows[: request.first], has_next_page=has_more, has_previous_page=request.after is not None
     )
-

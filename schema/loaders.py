@@ -12,9 +12,9 @@ from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlalchemy.orm import with_polymorphic
+from sqlalchemy.orm import InstrumentedAttribute, with_polymorphic
 from strawberry.dataloader import DataLoader
 
 from app.models import (
@@ -34,7 +34,7 @@ from app.models import (
 )
 from app.models.enums import FusionSide
 from app.services.filters import InvolvementCriteria, involvement_conditions
-from app.services.pagination import Page, PageRequest, count_by_parent, fetch_pages_by_parent
+from app.services.pagination import AnySelect, Page, PageRequest, count_by_parent, fetch_pages_by_parent
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -65,7 +65,9 @@ class FusionGraph:
         return [link for link in self.links if link.municipality_id == municipality_id and link.side is side]
 
     def other_side(self, fusion_id: int, side: FusionSide) -> list[int]:
-        return [link.municipality_id for link in self.links if link.fusion.id == fusion_id and link.side is side]
+        return [
+            link.municipality_id for link in self.links if link.fusion.id == fusion_id and link.side is side
+        ]
 
     def predecessors(self, municipality_id: int) -> list[int]:
         return [
@@ -165,19 +167,17 @@ class Loaders:
         async with self._sessionmaker() as session:
             return await work(session)
 
-    def _rows_by(self, entity: Any, column: ColumnElement[K]) -> DataLoader[K, Any]:
+    def _rows_by(self, entity: Any, column: InstrumentedAttribute[K]) -> DataLoader[K, Any]:
         async def load(keys: list[K]) -> list[Any]:
-            rows = await self._run(
-                lambda session: session.scalars(select(entity).where(column.in_(keys)))
-            )
+            rows = await self._run(lambda session: session.scalars(select(entity).where(column.in_(keys))))
             return _index(rows.all(), lambda row: getattr(row, column.key), keys)
 
         return DataLoader(load)
 
     def _lists_by(
         self,
-        statement: Select[Any],
-        parent: ColumnElement[int],
+        statement: AnySelect,
+        parent: InstrumentedAttribute[int],
         *,
         value: Callable[[Any], Any] | None = None,
     ) -> DataLoader[int, list[Any]]:
@@ -186,7 +186,9 @@ class Loaders:
                 result = await self._run(lambda session: session.scalars(statement.where(parent.in_(keys))))
                 rows: Sequence[Any] = result.all()
                 return _group(rows, lambda row: getattr(row, parent.key), keys)
-            tuples = (await self._run(lambda session: session.execute(statement.where(parent.in_(keys))))).all()
+            tuples = (
+                await self._run(lambda session: session.execute(statement.where(parent.in_(keys))))
+            ).all()
             grouped = _group(tuples, lambda row: row[0], keys)
             return [[value(row) for row in group] for group in grouped]
 
@@ -195,13 +197,15 @@ class Loaders:
     def citations(self, subject: str) -> DataLoader[int, list[Citation]]:
         """Citations of one kind of subject, e.g. ``"involvement_id"``."""
         if subject not in self._citations:
-            column: ColumnElement[int] = getattr(Citation, subject)
+            column: InstrumentedAttribute[int] = getattr(Citation, subject)
             self._citations[subject] = self._lists_by(select(Citation).order_by(Citation.id), column)
         return self._citations[subject]
 
     async def _load_fusion_graph(self, keys: list[None]) -> list[FusionGraph]:
         statement = (
-            select(Fusion, FusionMunicipality.municipality_id, FusionMunicipality.side, Municipality.founded_on)
+            select(
+                Fusion, FusionMunicipality.municipality_id, FusionMunicipality.side, Municipality.founded_on
+            )
             .join(FusionMunicipality, FusionMunicipality.fusion_id == Fusion.id)
             .join(Municipality, Municipality.id == FusionMunicipality.municipality_id)
             .order_by(Fusion.effective_on, Fusion.id, Municipality.name_folded)
@@ -231,7 +235,7 @@ class Loaders:
         """Pages of involvements per parent (``"participant_id"`` or ``"initiative_id"``), one statement."""
         key = ("involvement_pages", parent, criteria, request)
         if key not in self._keyed:
-            parent_column: ColumnElement[int] = getattr(Involvement, parent)
+            parent_column: InstrumentedAttribute[int] = getattr(Involvement, parent)
             statement = select(*Involvement.__table__.c).where(*involvement_conditions(criteria))
 
             async def load(parent_ids: list[int]) -> list[Page]:
@@ -253,7 +257,7 @@ class Loaders:
     def involvement_counts(self, parent: str, criteria: InvolvementCriteria) -> DataLoader[int, int]:
         key = ("involvement_counts", parent, criteria)
         if key not in self._keyed:
-            parent_column: ColumnElement[int] = getattr(Involvement, parent)
+            parent_column: InstrumentedAttribute[int] = getattr(Involvement, parent)
             statement = select(parent_column).where(*involvement_conditions(criteria))
 
             async def load(parent_ids: list[int]) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import binascii
 from base64 import urlsafe_b64decode, urlsafe_b64encode
 from collections.abc import Awaitable, Callable, Iterable
-from typing import Annotated, Any, Generic
+from typing import Annotated, Any, Generic, Self
 
 import strawberry
 from strawberry import relay
@@ -78,7 +78,7 @@ class CountedConnection(relay.Connection[NodeType], Generic[NodeType]):
         type_name: str,
         keys: Iterable[int],
         total_count: Callable[[], Awaitable[int]],
-    ) -> Any:
+    ) -> Self:
         edges = [
             relay.Edge(cursor=encode_cursor(type_name, key), node=node)
             for node, key in zip(nodes, keys, strict=True)

@@ -11,15 +11,14 @@ from zoneinfo import ZoneInfo
 import strawberry
 from strawberry import relay
 
+import schema.enums  # noqa: F401  (registers the GraphQL enums)
 from app.models import Municipality as MunicipalityRow
 from app.models import Organization as OrganizationRow
 from app.models.enums import FusionSide, OrganizationKind
-import schema.enums  # noqa: F401  (registers the GraphQL enums)
 from schema.context import Info
 from schema.errors import bad_input
 from schema.initiatives import (
     InvolvementConnection,
-    InvolvementFilter,
     InvolvementFilterArg,
     involvement_connection,
 )
@@ -34,8 +33,6 @@ CODE_PATTERN = re.compile(r"^GM\d{4}$")
 _PROVINCE_TIMEZONE = ZoneInfo("Europe/Amsterdam")
 
 
-
-
 def today() -> dt.date:
     """Today in the province (not in UTC: just after midnight it is already the next day in Brabant)."""
     return dt.datetime.now(_PROVINCE_TIMEZONE).date()
@@ -47,12 +44,16 @@ def check_code(code: str, argument: str) -> str:
     return code
 
 
-@strawberry.interface(description="Anything that takes part in an initiative: a municipality or another organisation.")
+@strawberry.interface(
+    description="Anything that takes part in an initiative: a municipality or another organisation."
+)
 class Participant(relay.Node):
     pk: strawberry.Private[int]
     name: str = strawberry.field(description="Name in its official spelling.")
 
-    @strawberry.field(description="The initiatives it is involved in, one item per role, in the order recorded.")
+    @strawberry.field(
+        description="The initiatives it is involved in, one item per role, in the order recorded."
+    )
     async def involvements(
         self, info: Info, first: FirstArg = 50, after: AfterArg = None, filter_: InvolvementFilterArg = None
     ) -> InvolvementConnection:
@@ -103,7 +104,8 @@ class Municipality(Participant):
 
     @strawberry.field(description="Whether it existed on that day (today in the Netherlands when omitted).")
     def active(
-        self, on: Annotated[dt.date | None, strawberry.argument(description="The day; today when omitted.")] = None
+        self,
+        on: Annotated[dt.date | None, strawberry.argument(description="The day; today when omitted.")] = None,
     ) -> bool:
         return self.is_active(on or today())
 
@@ -152,14 +154,18 @@ class Municipality(Participant):
         candidates = await self._municipalities(info, graph.all_successors(self.pk))
         return [municipality for municipality in candidates if municipality.is_active(day)]
 
-    @strawberry.field(description="The regional partnerships it is a member of (B5, Regio West-Brabant, ...).")
+    @strawberry.field(
+        description="The regional partnerships it is a member of (B5, Regio West-Brabant, ...)."
+    )
     async def regions(self, info: Info) -> list[Organization]:
         rows = await info.context.loaders.member_of.load(self.pk)
         return [
             Organization.from_row(row) for row in rows if row.kind is OrganizationKind.REGIONAL_PARTNERSHIP
         ]
 
-    @strawberry.field(description="The initiatives it is involved in, one item per role, in the order recorded.")
+    @strawberry.field(
+        description="The initiatives it is involved in, one item per role, in the order recorded."
+    )
     async def involvements(
         self,
         info: Info,

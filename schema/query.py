@@ -10,7 +10,9 @@ import strawberry
 from sqlalchemy import ColumnElement, select
 from strawberry import relay
 
-from app.models import DatasetLoad, Fusion as FusionRow, Initiative as InitiativeRow
+from app.models import DatasetLoad
+from app.models import Fusion as FusionRow
+from app.models import Initiative as InitiativeRow
 from app.models import Involvement as InvolvementRow
 from app.models import Municipality as MunicipalityRow
 from app.models import Organization as OrganizationRow
@@ -50,7 +52,6 @@ from schema.participants import (
 C = TypeVar("C", bound=CountedConnection[Any])
 
 
-
 async def _root_connection(
     info: Info,
     connection: type[C],
@@ -72,11 +73,13 @@ async def _root_connection(
             return await count(session, select(entity.id).where(*conditions))
 
     rows = [row[0] for row in page.rows]
-    result: C = connection.from_page(
-        page, [to_node(row) for row in rows], type_name=type_name, keys=[row.id for row in rows],
+    return connection.from_page(
+        page,
+        [to_node(row) for row in rows],
+        type_name=type_name,
+        keys=[row.id for row in rows],
         total_count=total_count,
     )
-    return result
 
 
 @strawberry.type(description="Which bundled dataset this service holds.")
@@ -102,7 +105,7 @@ class Query:
         name: Annotated[
             str | None,
             strawberry.argument(
-                description="Name, ignoring case, accents and punctuation (\"sHertogenbosch\"). When a "
+                description='Name, ignoring case, accents and punctuation ("sHertogenbosch"). When a '
                 "current and a dissolved municipality share it, the current one."
             ),
         ] = None,
@@ -136,7 +139,8 @@ class Query:
         first: FirstArg = 50,
         after: AfterArg = None,
         filter_: Annotated[
-            MunicipalityFilter | None, strawberry.argument(name="filter", description="Only these municipalities.")
+            MunicipalityFilter | None,
+            strawberry.argument(name="filter", description="Only these municipalities."),
         ] = None,
     ) -> MunicipalityConnection:
         criteria = MunicipalityCriteria()
@@ -151,7 +155,8 @@ class Query:
                 region = await info.context.loaders.organization_by_slug.load(filter_.region_slug)
                 if region is None or region.kind is not OrganizationKind.REGIONAL_PARTNERSHIP:
                     raise bad_input(
-                        "filter.regionSlug", f"there is no regional partnership with slug {filter_.region_slug!r}"
+                        "filter.regionSlug",
+                        f"there is no regional partnership with slug {filter_.region_slug!r}",
                     )
                 region_id = region.id
             criteria = MunicipalityCriteria(
@@ -252,7 +257,8 @@ class Query:
         first: FirstArg = 50,
         after: AfterArg = None,
         filter_: Annotated[
-            InvolvementFilter | None, strawberry.argument(name="filter", description="Only these involvements.")
+            InvolvementFilter | None,
+            strawberry.argument(name="filter", description="Only these involvements."),
         ] = None,
     ) -> InvolvementConnection:
         criteria = await involvement_criteria(info, filter_)

@@ -18,9 +18,21 @@ from tests.conftest import Api
         ("{ municipalities(first: 1000) { totalCount } }", "first", "between 0 and 100"),
         ("{ municipalities(first: -1) { totalCount } }", "first", "between 0 and 100"),
         ('{ municipalities(after: "not-a-cursor") { totalCount } }', "after", "not a cursor"),
-        ('{ involvements(filter: {municipalityCode: "GM9999"}) { totalCount } }', "filter.municipalityCode", "GM9999"),
-        ('{ involvements(filter: {initiativeSlug: "nope"}) { totalCount } }', "filter.initiativeSlug", "nope"),
-        ('{ initiatives(filter: {organizationSlug: "nope"}) { totalCount } }', "filter.organizationSlug", "nope"),
+        (
+            '{ involvements(filter: {municipalityCode: "GM9999"}) { totalCount } }',
+            "filter.municipalityCode",
+            "GM9999",
+        ),
+        (
+            '{ involvements(filter: {initiativeSlug: "nope"}) { totalCount } }',
+            "filter.initiativeSlug",
+            "nope",
+        ),
+        (
+            '{ initiatives(filter: {organizationSlug: "nope"}) { totalCount } }',
+            "filter.organizationSlug",
+            "nope",
+        ),
         ('{ municipalities(filter: {regionSlug: "pon"}) { totalCount } }', "filter.regionSlug", "pon"),
         ('{ initiatives(filter: {search: "!!"}) { totalCount } }', "filter.search", "word"),
         ('{ initiative(slug: "nope") { name } }', "slug", "nope"),
@@ -57,7 +69,9 @@ async def test_malformed_global_id(api: Api, bad_id: str) -> None:
 
 
 async def test_one_bad_field_does_not_spoil_the_others(api: Api) -> None:
-    body = await api.post('{ ok: municipality(code: "GM0879") { name } bad: municipality(code: "GM9999") { name } }')
+    body = await api.post(
+        '{ ok: municipality(code: "GM0879") { name } bad: municipality(code: "GM9999") { name } }'
+    )
     assert body["data"] == {"ok": {"name": "Zundert"}, "bad": None}
     assert body["errors"][0]["path"] == ["bad"]
 

@@ -74,7 +74,11 @@ def _broken_copy(tmp_path: Path, file_name: str, edit: Callable[[str], str]) -> 
             lambda text: text.replace("code: GM0879", "code: GM879", 1),
             ["municipalities.yaml", "GM879", "pattern"],
         ),
-        ("initiatives.yaml", lambda text: text + "\n  - [unbalanced\n", ["initiatives.yaml", "not valid YAML"]),
+        (
+            "initiatives.yaml",
+            lambda text: text + "\n  - [unbalanced\n",
+            ["initiatives.yaml", "not valid YAML"],
+        ),
     ],
 )
 def test_a_typo_names_file_entry_and_problem(
@@ -116,7 +120,11 @@ async def test_loading_is_idempotent_and_updates_in_place(fresh_url: str, tmp_pa
 
         # Changed content (a name corrected) updates the row in place: no duplicates.
         changed = read_dataset(
-            _broken_copy(tmp_path, "municipalities.yaml", lambda t: t.replace('name: "Zundert"', 'name: "Zundert (test)"', 1))
+            _broken_copy(
+                tmp_path,
+                "municipalities.yaml",
+                lambda t: t.replace('name: "Zundert"', 'name: "Zundert (test)"', 1),
+            )
         )
         async with sessionmaker() as session, session.begin():
             assert await load_dataset(session, changed) is True
@@ -140,7 +148,12 @@ async def test_a_failing_load_writes_nothing(fresh_url: str) -> None:
         import datetime as dt
 
         bad = dataset.municipalities[0].model_copy(
-            update={"code": "GM0999", "name": "Zzz", "founded_on": dt.date(2020, 1, 1), "dissolved_on": dt.date(2019, 1, 1)}
+            update={
+                "code": "GM0999",
+                "name": "Zzz",
+                "founded_on": dt.date(2020, 1, 1),
+                "dissolved_on": dt.date(2019, 1, 1),
+            }
         )
         dataset.municipalities.append(bad)
         dataset.content_hash = "broken"

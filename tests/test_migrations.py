@@ -65,10 +65,14 @@ async def test_constraints_live_in_the_database(fresh_url: str) -> None:
                 await connection.rollback()
         async with engine.connect() as connection:
             await connection.execute(
-                text("INSERT INTO participant (id, type, name, name_folded) VALUES (1, 'municipality', 'A', 'a')")
+                text(
+                    "INSERT INTO participant (id, type, name, name_folded) VALUES (1, 'municipality', 'A', 'a')"
+                )
             )
             await connection.execute(
-                text("INSERT INTO participant (id, type, name, name_folded) VALUES (2, 'municipality', 'B', 'b')")
+                text(
+                    "INSERT INTO participant (id, type, name, name_folded) VALUES (2, 'municipality', 'B', 'b')"
+                )
             )
             await connection.execute(
                 text("INSERT INTO municipality (id, code, province) VALUES (1, 'GM0001', 'Noord-Brabant')")

@@ -49,7 +49,12 @@ async def test_node_of_a_well_formed_unknown_id_is_null(api: Api) -> None:
 
 @pytest.mark.parametrize(
     ("connection", "key", "page_size"),
-    [("municipalities", "code", 7), ("involvements", "id", 10), ("organizations", "slug", 4), ("fusions", "id", 1)],
+    [
+        ("municipalities", "code", 7),
+        ("involvements", "id", 10),
+        ("organizations", "slug", 4),
+        ("fusions", "id", 1),
+    ],
 )
 async def test_paging_visits_every_item_once(api: Api, connection: str, key: str, page_size: int) -> None:
     query = f"""query($first: Int!, $after: String) {{
@@ -74,7 +79,9 @@ async def test_paging_visits_every_item_once(api: Api, connection: str, key: str
             break
         after = page["pageInfo"]["endCursor"]
     total = page["totalCount"]
-    everything = (await api.data(f"{{ {connection}(first: 100) {{ nodes {{ {key} }} }} }}"))[connection]["nodes"]
+    everything = (await api.data(f"{{ {connection}(first: 100) {{ nodes {{ {key} }} }} }}"))[connection][
+        "nodes"
+    ]
     assert len(seen) == len(set(seen)) == total
     assert seen == [node[key] for node in everything]
     assert pages == -(-total // page_size)
@@ -103,12 +110,18 @@ async def test_cursors_stay_correct_under_concurrent_inserts(fresh_api: Api) -> 
     query = """query($after: String) { organizations(first: 5, after: $after) {
         nodes { slug } pageInfo { hasNextPage endCursor } } }"""
     first_page = (await fresh_api.data(query))["organizations"]
-    before = (await fresh_api.data("{ organizations(first: 100) { nodes { slug } } }"))["organizations"]["nodes"]
+    before = (await fresh_api.data("{ organizations(first: 100) { nodes { slug } } }"))["organizations"][
+        "nodes"
+    ]
     async with fresh_api.app.state.sessionmaker() as session, session.begin():
         for number in range(3):
             session.add(
-                Organization(slug=f"new-{number}", name=f"New {number}", name_folded=f"new{number}",
-                             kind=OrganizationKind.OTHER)
+                Organization(
+                    slug=f"new-{number}",
+                    name=f"New {number}",
+                    name_folded=f"new{number}",
+                    kind=OrganizationKind.OTHER,
+                )
             )
     seen = [node["slug"] for node in first_page["nodes"]]
     after = first_page["pageInfo"]["endCursor"]

@@ -28,7 +28,9 @@ def test_cli_exports_the_same_sdl() -> None:
     assert result.stdout == schema.as_str() + "\n"
 
 
-@pytest.mark.skipif(not CONTRACT_CHECK.exists(), reason="../shared/tools/contract-check is not beside this repo")
+@pytest.mark.skipif(
+    not CONTRACT_CHECK.exists(), reason="../shared/tools/contract-check is not beside this repo"
+)
 def test_public_contract() -> None:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     result = subprocess.run(
@@ -50,7 +52,9 @@ def test_every_type_field_argument_and_enum_value_is_described() -> None:
                 if not field.description:
                     missing.append(f"{name}.{field_name}")
                 missing += [
-                    f"{name}.{field_name}({arg})" for arg, value in field.args.items() if not value.description
+                    f"{name}.{field_name}({arg})"
+                    for arg, value in field.args.items()
+                    if not value.description
                 ]
         if isinstance(graphql_type, GraphQLInputObjectType):
             missing += [f"{name}.{f}" for f, value in graphql_type.fields.items() if not value.description]

@@ -329,7 +329,9 @@ def _cross_check(dataset: Dataset) -> list[str]:
         if fusion.kind is FusionKind.MERGER:
             if len(fusion.resulting) != 1:
                 problems.append(f"{where}: a MERGER has exactly one resulting municipality")
-            elif fusion.resulting[0] in codes and codes[fusion.resulting[0]].founded_on != fusion.effective_on:
+            elif (
+                fusion.resulting[0] in codes and codes[fusion.resulting[0]].founded_on != fusion.effective_on
+            ):
                 problems.append(
                     f"{where}: resulting {fusion.resulting[0]!r} must have founded_on {fusion.effective_on}"
                 )
@@ -345,7 +347,9 @@ def _cross_check(dataset: Dataset) -> list[str]:
         where = f"organizations: organization {organization.slug!r}"
         for member in organization.members:
             if member not in participants:
-                problems.append(f"{where}: member {member!r} is no known municipality code or organization slug")
+                problems.append(
+                    f"{where}: member {member!r} is no known municipality code or organization slug"
+                )
             if member == organization.slug:
                 problems.append(f"{where}: is listed as its own member")
         for member in _duplicates(organization.members):
@@ -393,9 +397,7 @@ async def _citations(
     """Make the citations of one subject exactly ``entries`` (idempotent)."""
     ((column, subject_id),) = subject.items()
     wanted = [(documents[c.document], normalise_whitespace(c.quote)) for c in entries]
-    existing = (
-        await session.scalars(select(Citation).where(getattr(Citation, column) == subject_id))
-    ).all()
+    existing = (await session.scalars(select(Citation).where(getattr(Citation, column) == subject_id))).all()
     have = {(c.document_id, c.quote): c for c in existing}
     for key, citation in have.items():
         if key not in wanted:
@@ -503,9 +505,14 @@ async def load_dataset(session: AsyncSession, dataset: Dataset) -> bool:
         _assign(fusion, kind=f_entry.kind)
         await session.flush()
         await session.execute(delete(FusionMunicipality).where(FusionMunicipality.fusion_id == fusion.id))
-        for side, side_codes in ((FusionSide.DISSOLVED, f_entry.dissolved), (FusionSide.RESULTING, f_entry.resulting)):
+        for side, side_codes in (
+            (FusionSide.DISSOLVED, f_entry.dissolved),
+            (FusionSide.RESULTING, f_entry.resulting),
+        ):
             for code in side_codes:
-                session.add(FusionMunicipality(fusion_id=fusion.id, municipality_id=participants[code], side=side))
+                session.add(
+                    FusionMunicipality(fusion_id=fusion.id, municipality_id=participants[code], side=side)
+                )
         await _citations(session, documents, f_entry.sources, fusion_id=fusion.id)
 
     for i_entry in dataset.initiatives:
@@ -539,7 +546,9 @@ async def _load_initiative(
     await session.execute(delete(InitiativeTheme).where(InitiativeTheme.initiative_id == initiative.id))
     for position, theme in enumerate(entry.cross_over_themes):
         session.add(
-            InitiativeTheme(initiative_id=initiative.id, position=position, theme=theme, theme_folded=fold(theme))
+            InitiativeTheme(
+                initiative_id=initiative.id, position=position, theme=theme, theme_folded=fold(theme)
+            )
         )
 
     labels = [f.label for f in entry.reported_figures]

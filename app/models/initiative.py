@@ -66,9 +66,7 @@ class Involvement(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     initiative_id: Mapped[int] = mapped_column(ForeignKey("initiative.id", ondelete="CASCADE"), index=True)
-    participant_id: Mapped[int] = mapped_column(
-        ForeignKey("participant.id", ondelete="CASCADE"), index=True
-    )
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"), index=True)
     role: Mapped[PartnerRole] = mapped_column(enum_column(PartnerRole, "partner_role"))
     description: Mapped[str | None] = mapped_column(Text)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -24,7 +25,7 @@ class Participant(Base):
     # the same portable search works on SQLite and PostgreSQL without extensions.
     name_folded: Mapped[str] = mapped_column(String(200), index=True)
 
-    __table_args__ = (CheckConstraint("length(name) > 0", name="name_not_empty"),)
+    __table_args__: tuple[Any, ...] = (CheckConstraint("length(name) > 0", name="name_not_empty"),)
     __mapper_args__ = {"polymorphic_on": "type"}
 
 

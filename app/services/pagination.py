@@ -10,10 +10,14 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeAlias
 
 from sqlalchemy import ColumnElement, Row, Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
+
+AnySelect: TypeAlias = Select[*tuple[Any, ...]]
+Column: TypeAlias = InstrumentedAttribute[int]
 
 
 @dataclass(frozen=True)
@@ -39,7 +43,7 @@ def _cut(rows: Sequence[Any], request: PageRequest) -> Page:
 
 
 async def fetch_page(
-    session: AsyncSession, statement: Select[Any], key: ColumnElement[int], request: PageRequest
+    session: AsyncSession, statement: AnySelect, key: Column | ColumnElement[int], request: PageRequest
 ) -> Page:
     """One page of ``statement`` (a select of ORM entities or columns), ordered by ``key``."""
     if request.after is not None:
@@ -49,17 +53,17 @@ async def fetch_page(
     return _cut(rows, request)
 
 
-async def count(session: AsyncSession, statement: Select[Any]) -> int:
+async def count(session: AsyncSession, statement: AnySelect) -> int:
     total = await session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
     return int(total or 0)
 
 
 async def fetch_pages_by_parent(
     session: AsyncSession,
-    statement: Select[Any],
+    statement: AnySelect,
     *,
-    parent: ColumnElement[int],
-    key: ColumnElement[int],
+    parent: Column,
+    key: Column,
     parent_ids: Sequence[int],
     request: PageRequest,
 ) -> dict[int, Page]:
@@ -88,7 +92,7 @@ async def fetch_pages_by_parent(
 
 
 async def count_by_parent(
-    session: AsyncSession, statement: Select[Any], *, parent: ColumnElement[int], parent_ids: Sequence[int]
+    session: AsyncSession, statement: AnySelect, *, parent: Column, parent_ids: Sequence[int]
 ) -> dict[int, int]:
     """How many rows each parent has, in one GROUP BY statement."""
     subquery = statement.where(parent.in_(parent_ids)).subquery()
