@@ -73,6 +73,8 @@ def serve(
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
     if bootstrap_database:
         _with_engine(settings, bootstrap)
+    # alembic announces its context on every /readyz probe; only the bootstrap's messages are news.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     # Worker processes build their own settings from the environment.
     os.environ["VEERKRACHT_DATABASE_URL"] = settings.database_url
     typer.echo(f"GraphiQL: http://{host}:{port}/graphql")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from graphql import GraphQLError
+from strawberry.relay.types import GlobalIDValueError
 
 BAD_USER_INPUT = "BAD_USER_INPUT"
 NOT_FOUND = "NOT_FOUND"
@@ -17,3 +18,34 @@ def bad_input(argument: str, message: str) -> GraphQLError:
 
 def not_found(argument: str, message: str) -> GraphQLError:
     return GraphQLError(message, extensions={"code": NOT_FOUND, "argument": argument})
+
+
+GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
+EXPECTED = {BAD_USER_INPUT, NOT_FOUND, GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED}
+
+# Arguments that take global ids, by field: where Strawberry's relay rejects an id, say which argument.
+_ID_ARGUMENTS = {"node": "id", "nodes": "ids"}
+
+
+def classify(error: GraphQLError) -> str:
+    """Give ``error`` an ``extensions.code`` (and for a bad global id, the argument and a clear message)."""
+    extensions = dict(error.extensions or {})
+    if "code" not in extensions:
+        original = error.original_error
+        if isinstance(original, GlobalIDValueError):
+            field = next((part for part in reversed(error.path or []) if isinstance(part, str)), "")
+            argument = _ID_ARGUMENTS.get(field, "id")
+            extensions.update(code=BAD_USER_INPUT, argument=argument)
+            error.message = (
+                f"Invalid argument `{argument}`: not an id of this API ({error.message}). "
+                "Use the `id` of an object this API returned."
+            )
+        elif original is None:
+            parse_failed = error.message.startswith("Syntax Error")
+            extensions["code"] = GRAPHQL_PARSE_FAILED if parse_failed else GRAPHQL_VALIDATION_FAILED
+        else:
+            extensions["code"] = INTERNAL_SERVER_ERROR
+        error.extensions = extensions
+    return str(extensions["code"])

@@ -105,8 +105,9 @@ class Query:
         name: Annotated[
             str | None,
             strawberry.argument(
-                description='Name, ignoring case, accents and punctuation ("sHertogenbosch"). When a '
-                "current and a dissolved municipality share it, the current one."
+                description='Name, ignoring case, accents and punctuation ("sHertogenbosch"); the Dutch '
+                'article may be left out ("Hertogenbosch"). When a current and a dissolved municipality '
+                "share the name, the current one."
             ),
         ] = None,
     ) -> Municipality | None:
@@ -121,10 +122,17 @@ class Query:
         folded = fold(name)
         if not folded:
             raise bad_input("name", "must contain letters or digits")
+        # An exact (folded) match first; else the name without its Dutch article, as people write it:
+        # "hertogenbosch" for 's-Hertogenbosch.
+        variants = [folded, *(article + folded for article in ("s", "t"))]
         async with info.context.sessionmaker() as session:
-            rows = (
-                await session.scalars(select(MunicipalityRow).where(MunicipalityRow.name_folded == folded))
+            found = (
+                await session.scalars(
+                    select(MunicipalityRow).where(MunicipalityRow.name_folded.in_(variants))
+                )
             ).all()
+        exact = [row for row in found if row.name_folded == folded]
+        rows = exact or found
         if not rows:
             raise not_found("name", f"There is no municipality named {name!r}.")
         day = today()
