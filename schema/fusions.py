@@ -13,6 +13,7 @@ import schema.enums  # noqa: F401  (registers the GraphQL enums)
 from app.models import Fusion as FusionRow
 from app.models.enums import FusionKind, FusionSide
 from schema.context import Info
+from schema.nodes import integer_keys, load_nodes
 from schema.pagination import CountedConnection
 from schema.participants import Municipality
 from schema.provenance import Citation, citations_of
@@ -39,9 +40,7 @@ class Fusion(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        ids = [int(node_id) if node_id.isdigit() else -1 for node_id in node_ids]
-        rows = await info.context.loaders.fusion.load_many(ids)
-        return [None if row is None else cls.from_row(row) for row in rows]
+        return await load_nodes(info.context.loaders.fusion, integer_keys(node_ids), cls.from_row)
 
     async def _side(self, info: Info, side: FusionSide) -> list[Municipality]:
         graph = await info.context.loaders.fusion_graph()

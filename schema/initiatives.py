@@ -17,6 +17,7 @@ from app.services.pagination import Page, PageRequest
 from app.services.text import fold, fold_words
 from schema.context import Info
 from schema.errors import bad_input
+from schema.nodes import integer_keys, load_nodes
 from schema.pagination import AfterArg, CountedConnection, FirstArg, page_request
 from schema.provenance import Citation, citations_of
 
@@ -96,8 +97,7 @@ class Initiative(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        rows = await info.context.loaders.initiative_by_slug.load_many(list(node_ids))
-        return [None if row is None else cls.from_row(row) for row in rows]
+        return await load_nodes(info.context.loaders.initiative_by_slug, node_ids, cls.from_row)
 
     @strawberry.field(
         description='Other policy programmes it crosses over with, as the source names them: ["Leegstand", "Water"].'
@@ -162,9 +162,7 @@ class Involvement(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        ids = [int(node_id) if node_id.isdigit() else -1 for node_id in node_ids]
-        rows = await info.context.loaders.involvement.load_many(ids)
-        return [None if row is None else cls.from_row(row) for row in rows]
+        return await load_nodes(info.context.loaders.involvement, integer_keys(node_ids), cls.from_row)
 
     @strawberry.field(description="The initiative.")
     async def initiative(self, info: Info) -> Initiative:
@@ -237,6 +235,20 @@ async def organization_id_for(info: Info, slug: str, argument: str) -> int:
     return int(row.id)
 
 
+async def _participant_ids(info: Info, filter_: InvolvementFilter | InitiativeFilter) -> list[int]:
+    """The participants a filter's municipalityCode and organizationSlug name (checked to exist)."""
+    participant_ids = []
+    if filter_.municipality_code is not None:
+        participant_ids.append(
+            await municipality_id_for(info, filter_.municipality_code, "filter.municipalityCode")
+        )
+    if filter_.organization_slug is not None:
+        participant_ids.append(
+            await organization_id_for(info, filter_.organization_slug, "filter.organizationSlug")
+        )
+    return participant_ids
+
+
 async def involvement_criteria(info: Info, filter_: InvolvementFilter | None) -> InvolvementCriteria:
     if filter_ is None:
         return InvolvementCriteria()
@@ -248,15 +260,7 @@ async def involvement_criteria(info: Info, filter_: InvolvementFilter | None) ->
                 "filter.initiativeSlug", f"there is no initiative with slug {filter_.initiative_slug!r}"
             )
         initiative_id = row.id
-    participant_ids = []
-    if filter_.municipality_code is not None:
-        participant_ids.append(
-            await municipality_id_for(info, filter_.municipality_code, "filter.municipalityCode")
-        )
-    if filter_.organization_slug is not None:
-        participant_ids.append(
-            await organization_id_for(info, filter_.organization_slug, "filter.organizationSlug")
-        )
+    participant_ids = await _participant_ids(info, filter_)
     return InvolvementCriteria(
         roles=None if filter_.roles is None else tuple(dict.fromkeys(filter_.roles)),
         initiative_id=initiative_id,
@@ -267,15 +271,7 @@ async def involvement_criteria(info: Info, filter_: InvolvementFilter | None) ->
 async def initiative_criteria(info: Info, filter_: InitiativeFilter | None) -> InitiativeCriteria:
     if filter_ is None:
         return InitiativeCriteria()
-    participant_ids = []
-    if filter_.municipality_code is not None:
-        participant_ids.append(
-            await municipality_id_for(info, filter_.municipality_code, "filter.municipalityCode")
-        )
-    if filter_.organization_slug is not None:
-        participant_ids.append(
-            await organization_id_for(info, filter_.organization_slug, "filter.organizationSlug")
-        )
+    participant_ids = await _participant_ids(info, filter_)
     theme_folded = None
     if filter_.theme is not None:
         theme_folded = fold(filter_.theme)

@@ -22,6 +22,7 @@ from schema.initiatives import (
     InvolvementFilterArg,
     involvement_connection,
 )
+from schema.nodes import load_nodes
 from schema.pagination import AfterArg, CountedConnection, FirstArg
 from schema.provenance import Citation, citations_of
 
@@ -94,8 +95,7 @@ class Municipality(Participant):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        rows = await info.context.loaders.municipality_by_code.load_many(list(node_ids))
-        return [None if row is None else cls.from_row(row) for row in rows]
+        return await load_nodes(info.context.loaders.municipality_by_code, node_ids, cls.from_row)
 
     def is_active(self, on: dt.date) -> bool:
         return (self.founded_on is None or self.founded_on <= on) and (
@@ -218,8 +218,7 @@ class Organization(Participant):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        rows = await info.context.loaders.organization_by_slug.load_many(list(node_ids))
-        return [None if row is None else cls.from_row(row) for row in rows]
+        return await load_nodes(info.context.loaders.organization_by_slug, node_ids, cls.from_row)
 
     @strawberry.field(description="Its members, where a source lists them (the B5 and its five cities).")
     async def members(self, info: Info) -> list[Participant]:

@@ -12,6 +12,7 @@ from strawberry import relay
 from app.models import Citation as CitationRow
 from app.models import SourceDocument as SourceDocumentRow
 from schema.context import Info
+from schema.nodes import load_nodes
 
 
 @strawberry.type(description="A document the facts come from: the 2019 memo, or a reference listing.")
@@ -44,8 +45,7 @@ class SourceDocument(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        rows = await info.context.loaders.document_by_slug.load_many(list(node_ids))
-        return [None if row is None else cls.from_row(row) for row in rows]
+        return await load_nodes(info.context.loaders.document_by_slug, node_ids, cls.from_row)
 
 
 @strawberry.type(description="Where a fact comes from: a verbatim quote of a source document.")

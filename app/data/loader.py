@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -49,7 +49,7 @@ from app.services.text import fold, normalise_whitespace, search_document
 
 DATA_DIR = Path(__file__).parent
 PROVINCE = "Noord-Brabant"
-CODE_PATTERN = re.compile(r"^GM\d{4}$")
+T = TypeVar("T")
 SLUG_PATTERN = r"^[a-z0-9]+(-[a-z0-9]+)*$"
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
@@ -407,10 +407,18 @@ async def _citations(
             session.add(Citation(document_id=document_id, quote=quote, **subject))
 
 
-def _assign(row: Any, **values: Any) -> None:
-    for name, value in values.items():
-        if getattr(row, name) != value:
-            setattr(row, name, value)
+async def _upsert(session: AsyncSession, model: type[T], key: dict[str, Any], **values: Any) -> T:
+    """The row of ``model`` with natural ``key``, created or updated to ``values`` (and flushed)."""
+    row = await session.scalar(select(model).filter_by(**key))
+    if row is None:
+        row = model(**key, **values)
+        session.add(row)
+    else:
+        for name, value in values.items():
+            if getattr(row, name) != value:
+                setattr(row, name, value)
+    await session.flush()
+    return row
 
 
 async def load_dataset(session: AsyncSession, dataset: Dataset) -> bool:
@@ -424,12 +432,10 @@ async def load_dataset(session: AsyncSession, dataset: Dataset) -> bool:
 
     documents: dict[str, int] = {}
     for entry in dataset.documents:
-        document = await session.scalar(select(SourceDocument).where(SourceDocument.slug == entry.slug))
-        if document is None:
-            document = SourceDocument(slug=entry.slug)
-            session.add(document)
-        _assign(
-            document,
+        document = await _upsert(
+            session,
+            SourceDocument,
+            {"slug": entry.slug},
             title=entry.title,
             date=entry.date,
             author=entry.author,
@@ -437,41 +443,34 @@ async def load_dataset(session: AsyncSession, dataset: Dataset) -> bool:
             url=entry.url,
             description=entry.description,
         )
-        await session.flush()
         documents[entry.slug] = document.id
 
     participants: dict[str, int] = {}
     for m_entry in sorted(dataset.municipalities, key=lambda m: (fold(m.name), m.code)):
-        municipality = await session.scalar(select(Municipality).where(Municipality.code == m_entry.code))
-        if municipality is None:
-            municipality = Municipality(code=m_entry.code)
-            session.add(municipality)
-        _assign(
-            municipality,
+        municipality = await _upsert(
+            session,
+            Municipality,
+            {"code": m_entry.code},
             name=m_entry.name,
             name_folded=fold(m_entry.name),
             province=PROVINCE,
             founded_on=m_entry.founded_on,
             dissolved_on=m_entry.dissolved_on,
         )
-        await session.flush()
         participants[m_entry.code] = municipality.id
         await _citations(session, documents, m_entry.sources, participant_id=municipality.id)
 
     for o_entry in dataset.organizations:
-        organization = await session.scalar(select(Organization).where(Organization.slug == o_entry.slug))
-        if organization is None:
-            organization = Organization(slug=o_entry.slug)
-            session.add(organization)
-        _assign(
-            organization,
+        organization = await _upsert(
+            session,
+            Organization,
+            {"slug": o_entry.slug},
             name=o_entry.name,
             name_folded=fold(o_entry.name),
             kind=o_entry.kind,
             website=o_entry.website,
             description=o_entry.description,
         )
-        await session.flush()
         participants[o_entry.slug] = organization.id
         await _citations(session, documents, o_entry.sources, participant_id=organization.id)
 
@@ -484,41 +483,26 @@ async def load_dataset(session: AsyncSession, dataset: Dataset) -> bool:
             )
         )
         for member_id in member_ids:
-            membership = await session.scalar(
-                select(Membership).where(
-                    Membership.organization_id == organization_id, Membership.member_id == member_id
-                )
+            membership = await _upsert(
+                session, Membership, {"organization_id": organization_id, "member_id": member_id}
             )
-            if membership is None:
-                membership = Membership(organization_id=organization_id, member_id=member_id)
-                session.add(membership)
-                await session.flush()
             await _citations(session, documents, o_entry.members_sources, membership_id=membership.id)
 
     for f_entry in dataset.fusions:
-        fusion = await session.scalar(
-            select(Fusion).where(Fusion.name == f_entry.name, Fusion.effective_on == f_entry.effective_on)
+        fusion = await _upsert(
+            session, Fusion, {"name": f_entry.name, "effective_on": f_entry.effective_on}, kind=f_entry.kind
         )
-        if fusion is None:
-            fusion = Fusion(name=f_entry.name, effective_on=f_entry.effective_on, kind=f_entry.kind)
-            session.add(fusion)
-        _assign(fusion, kind=f_entry.kind)
-        await session.flush()
         await session.execute(delete(FusionMunicipality).where(FusionMunicipality.fusion_id == fusion.id))
-        for side, side_codes in (
-            (FusionSide.DISSOLVED, f_entry.dissolved),
-            (FusionSide.RESULTING, f_entry.resulting),
-        ):
-            for code in side_codes:
-                session.add(
-                    FusionMunicipality(fusion_id=fusion.id, municipality_id=participants[code], side=side)
-                )
+        sides = ((FusionSide.DISSOLVED, f_entry.dissolved), (FusionSide.RESULTING, f_entry.resulting))
+        session.add_all(
+            FusionMunicipality(fusion_id=fusion.id, municipality_id=participants[code], side=side)
+            for side, codes in sides
+            for code in codes
+        )
         await _citations(session, documents, f_entry.sources, fusion_id=fusion.id)
 
     for i_entry in dataset.initiatives:
         await _load_initiative(session, documents, participants, i_entry)
-
-    from datetime import UTC, datetime
 
     session.add(DatasetLoad(content_hash=dataset.content_hash, loaded_at=datetime.now(UTC)))
     await session.flush()
@@ -528,28 +512,23 @@ async def load_dataset(session: AsyncSession, dataset: Dataset) -> bool:
 async def _load_initiative(
     session: AsyncSession, documents: dict[str, int], participants: dict[str, int], entry: InitiativeEntry
 ) -> None:
-    initiative = await session.scalar(select(Initiative).where(Initiative.slug == entry.slug))
-    if initiative is None:
-        initiative = Initiative(slug=entry.slug)
-        session.add(initiative)
-    _assign(
-        initiative,
+    initiative = await _upsert(
+        session,
+        Initiative,
+        {"slug": entry.slug},
         name=entry.name,
         kind=entry.kind,
         status=entry.status,
         summary=entry.summary,
         search_folded=search_document(entry.name, entry.summary),
     )
-    await session.flush()
     await _citations(session, documents, entry.sources, initiative_id=initiative.id)
 
     await session.execute(delete(InitiativeTheme).where(InitiativeTheme.initiative_id == initiative.id))
-    for position, theme in enumerate(entry.cross_over_themes):
-        session.add(
-            InitiativeTheme(
-                initiative_id=initiative.id, position=position, theme=theme, theme_folded=fold(theme)
-            )
-        )
+    session.add_all(
+        InitiativeTheme(initiative_id=initiative.id, position=position, theme=theme, theme_folded=fold(theme))
+        for position, theme in enumerate(entry.cross_over_themes)
+    )
 
     labels = [f.label for f in entry.reported_figures]
     await session.execute(
@@ -558,49 +537,27 @@ async def _load_initiative(
         )
     )
     for f_entry in entry.reported_figures:
-        figure = await session.scalar(
-            select(ReportedFigure).where(
-                ReportedFigure.initiative_id == initiative.id, ReportedFigure.label == f_entry.label
-            )
+        figure = await _upsert(
+            session,
+            ReportedFigure,
+            {"initiative_id": initiative.id, "label": f_entry.label},
+            value=f_entry.value,
+            unit=f_entry.unit,
         )
-        if figure is None:
-            figure = ReportedFigure(initiative_id=initiative.id, label=f_entry.label)
-            session.add(figure)
-        _assign(figure, value=f_entry.value, unit=f_entry.unit)
-        await session.flush()
         await _citations(session, documents, [f_entry.source], reported_figure_id=figure.id)
 
     for inv_entry in entry.involvements:
-        participant_id = participants[inv_entry.participant]
-        involvement = await session.scalar(
-            select(Involvement).where(
-                Involvement.initiative_id == initiative.id,
-                Involvement.participant_id == participant_id,
-                Involvement.role == inv_entry.role,
-            )
-        )
-        if involvement is None:
-            involvement = Involvement(
-                initiative_id=initiative.id, participant_id=participant_id, role=inv_entry.role
-            )
-            session.add(involvement)
-        _assign(involvement, description=inv_entry.description)
-        await session.flush()
+        key = {
+            "initiative_id": initiative.id,
+            "participant_id": participants[inv_entry.participant],
+            "role": inv_entry.role,
+        }
+        involvement = await _upsert(session, Involvement, key, description=inv_entry.description)
         await _citations(session, documents, inv_entry.sources, involvement_id=involvement.id)
 
     for u_entry in entry.unresolved_mentions:
-        mention = await session.scalar(
-            select(UnresolvedMention).where(
-                UnresolvedMention.initiative_id == initiative.id,
-                UnresolvedMention.name == u_entry.name,
-                UnresolvedMention.role == u_entry.role,
-            )
-        )
-        if mention is None:
-            mention = UnresolvedMention(initiative_id=initiative.id, name=u_entry.name, role=u_entry.role)
-            session.add(mention)
-        _assign(mention, note=u_entry.note)
-        await session.flush()
+        key = {"initiative_id": initiative.id, "name": u_entry.name, "role": u_entry.role}
+        mention = await _upsert(session, UnresolvedMention, key, note=u_entry.note)
         await _citations(session, documents, u_entry.sources, unresolved_mention_id=mention.id)
 
 
