@@ -46,7 +46,7 @@ async def _populate(url: str) -> list[int]:
             )
             for n in range(PARENTS)
         ]
-        session.add_all(initiatives + municipalities)
+        session.add_all([*initiatives, *municipalities])
         await session.flush()
         session.add_all(
             Involvement(initiative_id=i.id, participant_id=m.id, role=PartnerRole.PARTNER)
