@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from app.data.loader import database_is_empty, load_dataset, read_dataset
 from app.db import create_sessionmaker
 from app.migrate import bootstrap_lock, upgrade
+from app.services.audit import lock_change_log
 
 log = logging.getLogger("veerkracht.bootstrap")
 
@@ -17,6 +18,8 @@ async def seed(engine: AsyncEngine) -> bool:
     """Load the bundled dataset in one transaction. False when this exact content was loaded before."""
     dataset = read_dataset()  # validates everything before a single row is written
     async with create_sessionmaker(engine)() as session, session.begin():
+        session.info["actor"] = "seed"
+        await lock_change_log(session)
         return await load_dataset(session, dataset)
 
 

@@ -11,21 +11,27 @@ from typing import Annotated, TypeVar
 import typer
 import uvicorn
 from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app import migrate
 from app.bootstrap import bootstrap, seed
 from app.data.loader import DatasetError
-from app.db import create_engine
+from app.db import as_utc, create_engine, create_sessionmaker
+from app.models.enums import TokenScope
+from app.services.tokens import TokenError, create_token, list_tokens, revoke_token
 from app.settings import Settings
 
 T = TypeVar("T")
 
 cli = typer.Typer(
-    help="Veerkracht API: who is involved in what in Versterken Sociale Veerkracht.", no_args_is_help=True
+    help="Veerkracht API: who is involved in what in Versterken Sociale Veerkracht.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals can hold a database password
 )
 db_cli = typer.Typer(help="Database migrations.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
+token_cli = typer.Typer(help="API tokens (needed for every mutation).", no_args_is_help=True)
+cli.add_typer(token_cli, name="token")
 
 DatabaseUrl = Annotated[
     str | None,
@@ -134,6 +140,48 @@ def seed_command(database_url: DatabaseUrl = None) -> None:
     typer.echo(
         "loaded the bundled dataset" if loaded else "the bundled dataset was already loaded; nothing changed"
     )
+
+
+def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    async def run(engine: AsyncEngine) -> T:
+        async with create_sessionmaker(engine)() as session, session.begin():
+            session.info["actor"] = "cli"
+            return await work(session)
+
+    try:
+        return _with_engine(settings, run)
+    except TokenError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+
+
+@token_cli.command("create")
+def token_create(
+    name: Annotated[str, typer.Option(help="Who or what uses it, e.g. impact-monitor.")],
+    scope: Annotated[TokenScope, typer.Option(help="read: queries only; write: also mutations.")],
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a token and print it. It is shown only this once; only its hash is stored."""
+    token = _in_transaction(_settings(database_url), lambda s: create_token(s, name=name, scope=scope))
+    typer.echo(token)
+
+
+@token_cli.command("list")
+def token_list(database_url: DatabaseUrl = None) -> None:
+    """List tokens: name, scope, created, revoked."""
+    rows = _in_transaction(_settings(database_url), list_tokens)
+    for row in rows:
+        revoked = f"revoked {as_utc(row.revoked_at).isoformat()}" if row.revoked_at else "active"
+        typer.echo(f"{row.name}\t{row.scope.value}\tcreated {as_utc(row.created_at).isoformat()}\t{revoked}")
+
+
+@token_cli.command("revoke")
+def token_revoke(
+    name: Annotated[str, typer.Argument(help="The token's name.")], database_url: DatabaseUrl = None
+) -> None:
+    """Revoke a token: from now on it is refused."""
+    _in_transaction(_settings(database_url), lambda s: revoke_token(s, name=name))
+    typer.echo(f"revoked {name}")
 
 
 @cli.command("export-schema")

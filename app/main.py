@@ -17,6 +17,7 @@ from strawberry.asgi import GraphQL
 
 from app.db import create_engine, create_sessionmaker
 from app.migrate import current_revision, head_revision
+from app.services.changes import ChangeBroker
 from app.settings import Settings
 from schema import schema
 from schema.context import Context
@@ -28,7 +29,12 @@ class GraphQLApp(GraphQL[Context, None]):
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         state = request.app.state
         return Context(
-            settings=state.settings, sessionmaker=state.sessionmaker, request=request, response=response
+            settings=state.settings,
+            sessionmaker=state.sessionmaker,
+            request=request,
+            response=response,
+            authorization=request.headers.get("authorization"),
+            broker=state.broker,
         )
 
 
@@ -64,9 +70,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        app.state.broker = ChangeBroker(settings.database_url, poll_seconds=settings.change_poll_seconds)
+        await app.state.broker.start()
         try:
             yield
         finally:
+            await app.state.broker.stop()
             await engine.dispose()
 
     graphql = GraphQLApp(schema, graphql_ide="graphiql" if settings.graphiql else None)

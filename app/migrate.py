@@ -47,8 +47,13 @@ async def _run(engine: AsyncEngine, action: str, revision: str) -> None:
         config.attributes["connection"] = connection
         getattr(command, action)(config, revision)
 
-    async with engine.begin() as connection:
+    async with engine.connect() as connection:
         await connection.run_sync(run)
+        await connection.commit()
+        if connection.dialect.name == "sqlite":
+            # env.py switched foreign keys off for SQLite's table copies; this pooled connection is reused.
+            await connection.exec_driver_sql("PRAGMA foreign_keys=ON")
+            await connection.commit()
 
 
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:

@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     graphiql: bool = True
     """Serve the GraphiQL explorer at /graphql to browsers."""
 
+    require_token_for_reads: bool = False
+    """Reads are public by default; when true, queries need a token too (read or write scope)."""
+
+    change_poll_seconds: float = 5.0
+    """Subscriptions are woken by commits (PostgreSQL NOTIFY, or in-process on SQLite); they also look
+    at the change log this often, in case a notification was missed while a listener reconnected."""
+
     max_page_size: int = 100
     """The largest ``first`` a connection accepts."""
 

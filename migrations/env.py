@@ -19,14 +19,25 @@ target_metadata = Base.metadata
 
 
 def _configure_and_run(connection: Connection) -> None:
+    sqlite = connection.dialect.name == "sqlite"
+    if sqlite:
+        # SQLite alters a table by copying it (batch mode); with foreign keys enforced, dropping the old
+        # copy fails. Alembic's advice: switch them off for the migration (before any transaction
+        # begins, or SQLite ignores it) and check integrity afterwards.
+        connection.exec_driver_sql("PRAGMA foreign_keys=OFF")
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
-        render_as_batch=connection.dialect.name == "sqlite",  # SQLite alters tables by copying them
+        render_as_batch=sqlite,
         compare_type=True,
     )
     with context.begin_transaction():
         context.run_migrations()
+    if sqlite:
+        problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if problems:
+            raise RuntimeError(f"the migration left rows with broken foreign keys: {problems[:10]}")
+        # The caller switches them on again after the commit (inside a transaction SQLite ignores it).
 
 
 async def _run_with_new_engine() -> None:

@@ -6,8 +6,10 @@ import strawberry
 from graphql import GraphQLError
 from strawberry.types import ExecutionContext
 
+from schema.changes import Subscription
 from schema.errors import EXPECTED, classify
 from schema.fusions import Fusion
+from schema.mutations import Mutation
 from schema.participants import Municipality, Organization
 from schema.provenance import SourceDocument
 from schema.query import Query
@@ -27,6 +29,8 @@ class Schema(strawberry.Schema):
 
 schema = Schema(
     query=Query,
+    mutation=Mutation,
+    subscription=Subscription,
     # Types reachable only through interfaces or `node`, listed so that they are always in the schema.
     types=[Municipality, Organization, Fusion, SourceDocument],
 )

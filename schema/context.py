@@ -1,4 +1,4 @@
-"""The per-request context handed to every resolver."""
+"""The per-request context handed to every resolver: database access, loaders, the caller's identity."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any, TypeAlias
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.services.tokens import Identity, authenticate
 from app.settings import Settings
 from schema.loaders import Loaders
 
@@ -18,10 +19,29 @@ class Context:
     sessionmaker: async_sessionmaker[AsyncSession]
     request: Any = None
     response: Any = None
+    authorization: str | None = None
+    """The ``Authorization`` header of an HTTP request."""
+    connection_params: dict[str, Any] | None = None
+    """A websocket's ``connection_init`` payload; its ``Authorization`` is the token of a subscription."""
+    broker: Any = None
+    """The app's :class:`app.services.changes.ChangeBroker`."""
     loaders: Loaders = field(init=False)
+    _identity: tuple[Identity | None] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.sessionmaker)
+
+    async def identity(self) -> Identity | None:
+        """The caller's token, checked once per request; None when absent, unknown, revoked or malformed."""
+        if self._identity is None:
+            identity = None
+            header = self.authorization or str((self.connection_params or {}).get("Authorization") or "")
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() == "bearer" and token.strip():
+                async with self.sessionmaker() as session:
+                    identity = await authenticate(session, token.strip())
+            self._identity = (identity,)
+        return self._identity[0]
 
 
 Info: TypeAlias = strawberry.Info[Context, None]

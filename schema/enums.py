@@ -7,7 +7,14 @@ from typing import TypeVar
 
 import strawberry
 
-from app.models.enums import FusionKind, InitiativeKind, InitiativeStatus, OrganizationKind, PartnerRole
+from app.models.enums import (
+    ChangeOperation,
+    FusionKind,
+    InitiativeKind,
+    InitiativeStatus,
+    OrganizationKind,
+    PartnerRole,
+)
 
 E = TypeVar("E", bound=type[enum.Enum])
 
@@ -85,5 +92,14 @@ graphql_enum(
         "EXECUTOR": 'Carries it out ("uitgevoerd door").',
         "FUNDER": 'Funds or subsidises it ("gesubsidieerd vanuit").',
         "MEMBER": 'Member of a network or community ("lid van").',
+    },
+)
+graphql_enum(
+    ChangeOperation,
+    "What a change did to its object.",
+    {
+        "CREATED": "The object was created.",
+        "UPDATED": "The object was changed.",
+        "DELETED": "The object was deleted.",
     },
 )

@@ -7,6 +7,8 @@ from strawberry.relay.types import GlobalIDValueError
 
 BAD_USER_INPUT = "BAD_USER_INPUT"
 NOT_FOUND = "NOT_FOUND"
+UNAUTHENTICATED = "UNAUTHENTICATED"
+FORBIDDEN = "FORBIDDEN"
 
 
 def bad_input(argument: str, message: str) -> GraphQLError:
@@ -23,7 +25,14 @@ def not_found(argument: str, message: str) -> GraphQLError:
 GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
-EXPECTED = {BAD_USER_INPUT, NOT_FOUND, GRAPHQL_PARSE_FAILED, GRAPHQL_VALIDATION_FAILED}
+EXPECTED = {
+    BAD_USER_INPUT,
+    NOT_FOUND,
+    UNAUTHENTICATED,
+    FORBIDDEN,
+    GRAPHQL_PARSE_FAILED,
+    GRAPHQL_VALIDATION_FAILED,
+}
 
 # Arguments that take global ids, by field: where Strawberry's relay rejects an id, say which argument.
 _ID_ARGUMENTS = {"node": "id", "nodes": "ids"}

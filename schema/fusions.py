@@ -40,7 +40,7 @@ class Fusion(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        return await load_nodes(info.context.loaders.fusion, integer_keys(node_ids), cls.from_row)
+        return await load_nodes(info, info.context.loaders.fusion, integer_keys(node_ids), cls.from_row)
 
     async def _side(self, info: Info, side: FusionSide) -> list[Municipality]:
         graph = await info.context.loaders.fusion_graph()

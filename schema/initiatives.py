@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Annotated, Self
 
@@ -9,6 +10,7 @@ import strawberry
 from strawberry import relay
 
 import schema.enums  # noqa: F401  (registers the GraphQL enums)
+from app.db import as_utc
 from app.models import Initiative as InitiativeRow
 from app.models import Involvement as InvolvementRow
 from app.models.enums import InitiativeKind, InitiativeStatus, PartnerRole
@@ -82,11 +84,22 @@ class Initiative(relay.Node):
     kind: InitiativeKind = strawberry.field(description="What sort of initiative it is.")
     status: InitiativeStatus = strawberry.field(description="Where it stands, as the source describes it.")
     summary: str = strawberry.field(description="What it is, in a sentence or two.")
+    version: int = strawberry.field(
+        description="Raised by every update; send it back with an update (optimistic concurrency)."
+    )
+    updated_at: dt.datetime = strawberry.field(description="When it was last written.")
 
     @classmethod
     def from_row(cls, row: InitiativeRow) -> Self:
         return cls(
-            pk=row.id, slug=row.slug, name=row.name, kind=row.kind, status=row.status, summary=row.summary
+            pk=row.id,
+            slug=row.slug,
+            name=row.name,
+            kind=row.kind,
+            status=row.status,
+            summary=row.summary,
+            version=row.version,
+            updated_at=as_utc(row.updated_at),
         )
 
     @classmethod
@@ -97,7 +110,7 @@ class Initiative(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        return await load_nodes(info.context.loaders.initiative_by_slug, node_ids, cls.from_row)
+        return await load_nodes(info, info.context.loaders.initiative_by_slug, node_ids, cls.from_row)
 
     @strawberry.field(
         description='Other policy programmes it crosses over with, as the source names them: ["Leegstand", "Water"].'
@@ -143,6 +156,10 @@ class Involvement(relay.Node):
     description: str | None = strawberry.field(
         description='Detail from the source about this one involvement: "3 wijken", "B5-gemeente".'
     )
+    version: int = strawberry.field(
+        description="Raised by every update; send it back with an update (optimistic concurrency)."
+    )
+    updated_at: dt.datetime = strawberry.field(description="When it was last written.")
 
     @classmethod
     def from_row(cls, row: InvolvementRow) -> Self:
@@ -152,6 +169,8 @@ class Involvement(relay.Node):
             participant_pk=row.participant_id,
             role=row.role,
             description=row.description,
+            version=row.version,
+            updated_at=as_utc(row.updated_at),
         )
 
     @classmethod
@@ -162,7 +181,7 @@ class Involvement(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        return await load_nodes(info.context.loaders.involvement, integer_keys(node_ids), cls.from_row)
+        return await load_nodes(info, info.context.loaders.involvement, integer_keys(node_ids), cls.from_row)
 
     @strawberry.field(description="The initiative.")
     async def initiative(self, info: Info) -> Initiative:

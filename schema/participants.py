@@ -12,6 +12,7 @@ import strawberry
 from strawberry import relay
 
 import schema.enums  # noqa: F401  (registers the GraphQL enums)
+from app.db import as_utc
 from app.models import Municipality as MunicipalityRow
 from app.models import Organization as OrganizationRow
 from app.models.enums import FusionSide, OrganizationKind
@@ -95,7 +96,7 @@ class Municipality(Participant):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        return await load_nodes(info.context.loaders.municipality_by_code, node_ids, cls.from_row)
+        return await load_nodes(info, info.context.loaders.municipality_by_code, node_ids, cls.from_row)
 
     def is_active(self, on: dt.date) -> bool:
         return (self.founded_on is None or self.founded_on <= on) and (
@@ -198,6 +199,10 @@ class Organization(Participant):
     description: str | None = strawberry.field(
         description="More about it, e.g. why a region has no members listed."
     )
+    version: int = strawberry.field(
+        description="Raised by every update; send it back with an update (optimistic concurrency)."
+    )
+    updated_at: dt.datetime = strawberry.field(description="When it was last written.")
 
     @classmethod
     def from_row(cls, row: OrganizationRow) -> Self:
@@ -208,6 +213,8 @@ class Organization(Participant):
             kind=row.kind,
             website=row.website,
             description=row.description,
+            version=row.version,
+            updated_at=as_utc(row.updated_at),
         )
 
     @classmethod
@@ -218,7 +225,7 @@ class Organization(Participant):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        return await load_nodes(info.context.loaders.organization_by_slug, node_ids, cls.from_row)
+        return await load_nodes(info, info.context.loaders.organization_by_slug, node_ids, cls.from_row)
 
     @strawberry.field(description="Its members, where a source lists them (the B5 and its five cities).")
     async def members(self, info: Info) -> list[Participant]:

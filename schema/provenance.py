@@ -45,7 +45,7 @@ class SourceDocument(relay.Node):
     async def resolve_nodes(  # type: ignore[override]
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
-        return await load_nodes(info.context.loaders.document_by_slug, node_ids, cls.from_row)
+        return await load_nodes(info, info.context.loaders.document_by_slug, node_ids, cls.from_row)
 
 
 @strawberry.type(description="Where a fact comes from: a verbatim quote of a source document.")

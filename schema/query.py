@@ -25,6 +25,7 @@ from app.services.filters import (
 )
 from app.services.pagination import count, fetch_page
 from app.services.text import fold
+from schema.changes import ChangeConnection, changes_page
 from schema.context import Info
 from schema.errors import bad_input, not_found
 from schema.fusions import Fusion, FusionConnection
@@ -48,6 +49,7 @@ from schema.participants import (
     check_code,
     today,
 )
+from schema.permissions import CanRead
 
 C = TypeVar("C", bound=CountedConnection[Any])
 
@@ -94,10 +96,13 @@ class DatasetInfo:
 class Query:
     node: relay.Node | None = relay.node(description="Any object by its global `id`.")
     nodes: list[relay.Node | None] = relay.node(
-        description="Objects by their global ids, in the same order; null for an id that matches nothing."
+        description="Objects by their global ids, in the same order; null for an id that matches nothing.",
     )
 
-    @strawberry.field(description="One municipality, by CBS code or by name. Give exactly one of the two.")
+    @strawberry.field(
+        permission_classes=[CanRead],
+        description="One municipality, by CBS code or by name. Give exactly one of the two.",
+    )
     async def municipality(
         self,
         info: Info,
@@ -140,7 +145,10 @@ class Query:
         candidates.sort(key=lambda m: (m.is_active(day), m.dissolved_on or dt.date.max), reverse=True)
         return candidates[0]
 
-    @strawberry.field(description="Municipalities of Noord-Brabant, current and dissolved, by name.")
+    @strawberry.field(
+        permission_classes=[CanRead],
+        description="Municipalities of Noord-Brabant, current and dissolved, by name.",
+    )
     async def municipalities(
         self,
         info: Info,
@@ -184,7 +192,7 @@ class Query:
             to_node=Municipality.from_row,
         )
 
-    @strawberry.field(description="One initiative by its slug.")
+    @strawberry.field(permission_classes=[CanRead], description="One initiative by its slug.")
     async def initiative(
         self, info: Info, slug: Annotated[str, strawberry.argument(description='"pilot-altena".')]
     ) -> Initiative | None:
@@ -193,7 +201,10 @@ class Query:
             raise not_found("slug", f"There is no initiative with slug {slug!r}.")
         return Initiative.from_row(row)
 
-    @strawberry.field(description="Initiatives, in the order they were recorded (the memo's order).")
+    @strawberry.field(
+        permission_classes=[CanRead],
+        description="Initiatives, in the order they were recorded (the memo's order).",
+    )
     async def initiatives(
         self,
         info: Info,
@@ -215,7 +226,7 @@ class Query:
             to_node=Initiative.from_row,
         )
 
-    @strawberry.field(description="One organisation by its slug.")
+    @strawberry.field(permission_classes=[CanRead], description="One organisation by its slug.")
     async def organization(
         self, info: Info, slug: Annotated[str, strawberry.argument(description='"stichting-zet".')]
     ) -> Organization | None:
@@ -224,7 +235,10 @@ class Query:
             raise not_found("slug", f"There is no organization with slug {slug!r}.")
         return Organization.from_row(row)
 
-    @strawberry.field(description="Organisations other than municipalities, in the order they were recorded.")
+    @strawberry.field(
+        permission_classes=[CanRead],
+        description="Organisations other than municipalities, in the order they were recorded.",
+    )
     async def organizations(
         self,
         info: Info,
@@ -245,7 +259,7 @@ class Query:
             to_node=Organization.from_row,
         )
 
-    @strawberry.field(description="Municipal reorganisations, oldest first.")
+    @strawberry.field(permission_classes=[CanRead], description="Municipal reorganisations, oldest first.")
     async def fusions(self, info: Info, first: FirstArg = 50, after: AfterArg = None) -> FusionConnection:
         return await _root_connection(
             info,
@@ -258,7 +272,9 @@ class Query:
             to_node=Fusion.from_row,
         )
 
-    @strawberry.field(description="All involvements, in the order they were recorded.")
+    @strawberry.field(
+        permission_classes=[CanRead], description="All involvements, in the order they were recorded."
+    )
     async def involvements(
         self,
         info: Info,
@@ -281,7 +297,9 @@ class Query:
             to_node=Involvement.from_row,
         )
 
-    @strawberry.field(description="Which version of the bundled dataset is loaded.")
+    @strawberry.field(
+        permission_classes=[CanRead], description="Which version of the bundled dataset is loaded."
+    )
     async def dataset(self, info: Info) -> DatasetInfo:
         async with info.context.sessionmaker() as session:
             row = await session.scalar(select(DatasetLoad).order_by(DatasetLoad.loaded_at.desc()).limit(1))
@@ -289,3 +307,21 @@ class Query:
             return DatasetInfo(content_hash=None, loaded_at=None)
         loaded_at = row.loaded_at if row.loaded_at.tzinfo else row.loaded_at.replace(tzinfo=dt.UTC)
         return DatasetInfo(content_hash=row.content_hash, loaded_at=loaded_at)
+
+    @strawberry.field(
+        permission_classes=[CanRead],
+        description="Committed changes in commit order, after a sequence: page through with the last "
+        "sequence you processed to stay in sync (no gaps, no duplicates).",
+    )
+    async def changes(
+        self,
+        info: Info,
+        after_sequence: Annotated[
+            int | None, strawberry.argument(description="Changes after this sequence (0: from the start).")
+        ] = 0,
+        first: Annotated[
+            int | None, strawberry.argument(description="How many (at most 1000; default 100).")
+        ] = 100,
+        after: AfterArg = None,
+    ) -> ChangeConnection:
+        return await changes_page(info, after_sequence, first, after)

@@ -1,5 +1,6 @@
 """SQLAlchemy models; importing this package registers every table on ``Base.metadata``."""
 
+from app.models.access import ApiToken, Change, ChangeCounter
 from app.models.fusion import Fusion, FusionMunicipality
 from app.models.initiative import (
     Initiative,
@@ -12,6 +13,9 @@ from app.models.participant import Membership, Municipality, Organization, Parti
 from app.models.provenance import Citation, DatasetLoad, SourceDocument
 
 __all__ = [
+    "ApiToken",
+    "Change",
+    "ChangeCounter",
     "Citation",
     "DatasetLoad",
     "Fusion",

@@ -63,3 +63,14 @@ class ParticipantType(enum.StrEnum):
 class FusionSide(enum.StrEnum):
     DISSOLVED = "dissolved"
     RESULTING = "resulting"
+
+
+class ChangeOperation(enum.StrEnum):
+    CREATED = "CREATED"
+    UPDATED = "UPDATED"
+    DELETED = "DELETED"
+
+
+class TokenScope(enum.StrEnum):
+    READ = "read"
+    WRITE = "write"

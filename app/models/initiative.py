@@ -2,10 +2,22 @@
 
 from __future__ import annotations
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text, UniqueConstraint
+import datetime as dt
+
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.db import Base, utc_now
 from app.models._types import enum_column
 from app.models.enums import InitiativeKind, InitiativeStatus, PartnerRole
 
@@ -23,11 +35,17 @@ class Initiative(Base):
     summary: Mapped[str] = mapped_column(Text)
     # Folded name and summary words (app.services.text.fold_words) for portable word search.
     search_folded: Mapped[str] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    """Raised by one on every update; an update that names an older version is refused (optimistic)."""
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utc_now, onupdate=utc_now, server_default=func.current_timestamp()
+    )
 
     __table_args__ = (
         CheckConstraint("length(name) > 0", name="name_not_empty"),
         CheckConstraint("length(slug) > 0", name="slug_not_empty"),
     )
+    __mapper_args__ = {"version_id_col": version}
 
 
 class InitiativeTheme(Base):
@@ -69,8 +87,14 @@ class Involvement(Base):
     participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"), index=True)
     role: Mapped[PartnerRole] = mapped_column(enum_column(PartnerRole, "partner_role"))
     description: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    """Raised by one on every update; an update that names an older version is refused (optimistic)."""
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utc_now, onupdate=utc_now, server_default=func.current_timestamp()
+    )
 
     __table_args__ = (UniqueConstraint("initiative_id", "participant_id", "role"),)
+    __mapper_args__ = {"version_id_col": version}
 
 
 class UnresolvedMention(Base):

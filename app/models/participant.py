@@ -5,10 +5,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base
+from app.db import Base, utc_now
 from app.models._types import enum_column
 from app.models.enums import OrganizationKind, ParticipantType
 
@@ -59,9 +70,14 @@ class Organization(Participant):
     kind: Mapped[OrganizationKind] = mapped_column(enum_column(OrganizationKind, "organization_kind"))
     website: Mapped[str | None] = mapped_column(String(500))
     description: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
+    """Raised by one on every update; an update that names an older version is refused (optimistic)."""
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), default=utc_now, onupdate=utc_now, server_default=func.current_timestamp()
+    )
 
     __table_args__ = (CheckConstraint("length(slug) > 0", name="slug_not_empty"),)
-    __mapper_args__ = {"polymorphic_identity": ParticipantType.ORGANIZATION}
+    __mapper_args__ = {"polymorphic_identity": ParticipantType.ORGANIZATION, "version_id_col": version}
 
 
 class Membership(Base):

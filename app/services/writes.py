@@ -1,0 +1,351 @@
+"""The write side's domain logic: each function runs inside the caller's transaction and either succeeds
+completely or raises :class:`Rejected` with every problem found (the caller rolls back).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from app.models import (
+    Fusion,
+    FusionMunicipality,
+    Initiative,
+    InitiativeTheme,
+    Involvement,
+    Municipality,
+    Organization,
+    Participant,
+)
+from app.models.enums import (
+    FusionKind,
+    FusionSide,
+    InitiativeKind,
+    InitiativeStatus,
+    OrganizationKind,
+    PartnerRole,
+)
+from app.services.text import fold, search_document
+
+SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+CODE = re.compile(r"^GM\d{4}$")
+WEBSITE = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+PROVINCE = "Noord-Brabant"
+
+
+@dataclass(frozen=True)
+class Problem:
+    field: tuple[str, ...]
+    message: str
+    code: str  # NOT_FOUND | DUPLICATE | INVALID | CONFLICT
+
+
+@dataclass
+class Rejected(Exception):
+    """The write was refused; nothing of it may be kept."""
+
+    problems: list[Problem] = field(default_factory=list)
+
+
+class _Checks:
+    def __init__(self) -> None:
+        self.problems: list[Problem] = []
+
+    def add(self, path: Sequence[str], message: str, code: str = "INVALID") -> None:
+        self.problems.append(Problem(tuple(path), message, code))
+
+    def text(self, path: Sequence[str], value: str | None, what: str, *, maximum: int = 300) -> None:
+        if value is not None and not value.strip():
+            self.add(path, f"The {what} must not be empty.")
+        elif value is not None and len(value) > maximum:
+            self.add(path, f"The {what} is longer than {maximum} characters.")
+
+    def slug(self, path: Sequence[str], value: str) -> None:
+        if not SLUG.match(value) or len(value) > 100:
+            self.add(
+                path,
+                f'{value!r} is not a slug: use lower-case letters, digits and single hyphens, e.g. "pilot-altena".',
+            )
+
+    def raise_if_any(self) -> None:
+        if self.problems:
+            raise Rejected(self.problems)
+
+
+def _themes(session: AsyncSession, initiative: Initiative, themes: Sequence[str]) -> None:
+    for position, theme in enumerate(dict.fromkeys(theme.strip() for theme in themes)):
+        session.add(
+            InitiativeTheme(
+                initiative_id=initiative.id, position=position, theme=theme, theme_folded=fold(theme)
+            )
+        )
+
+
+async def create_initiative(
+    session: AsyncSession,
+    *,
+    slug: str,
+    name: str,
+    kind: InitiativeKind,
+    status: InitiativeStatus,
+    summary: str,
+    cross_over_themes: Sequence[str],
+) -> Initiative:
+    checks = _Checks()
+    checks.slug(("input", "slug"), slug)
+    checks.text(("input", "name"), name, "name")
+    checks.text(("input", "summary"), summary, "summary", maximum=5000)
+    for index, theme in enumerate(cross_over_themes):
+        checks.text(("input", "crossOverThemes", str(index)), theme, "theme", maximum=200)
+    if await session.scalar(select(Initiative.id).where(Initiative.slug == slug)) is not None:
+        checks.add(("input", "slug"), f"An initiative with slug {slug!r} exists already.", "DUPLICATE")
+    checks.raise_if_any()
+    initiative = Initiative(
+        slug=slug, name=name.strip(), kind=kind, status=status, summary=summary.strip(),
+        search_folded=search_document(name, summary),
+    )  # fmt: skip
+    session.add(initiative)
+    await session.flush()
+    _themes(session, initiative, cross_over_themes)
+    await session.flush()
+    return initiative
+
+
+async def update_initiative(
+    session: AsyncSession,
+    initiative: Initiative,
+    *,
+    version: int,
+    name: str | None,
+    kind: InitiativeKind | None,
+    status: InitiativeStatus | None,
+    summary: str | None,
+    cross_over_themes: Sequence[str] | None,
+) -> Initiative:
+    checks = _Checks()
+    if version != initiative.version:
+        checks.add(
+            ("input", "version"),
+            f"The initiative changed since you read it (you sent version {version}, it is at "
+            f"{initiative.version}); read it again and reapply your change.",
+            "CONFLICT",
+        )
+        checks.raise_if_any()
+    checks.text(("input", "name"), name, "name")
+    checks.text(("input", "summary"), summary, "summary", maximum=5000)
+    for index, theme in enumerate(cross_over_themes or []):
+        checks.text(("input", "crossOverThemes", str(index)), theme, "theme", maximum=200)
+    checks.raise_if_any()
+    if cross_over_themes is not None:
+        # Themes first: their statements autoflush, and the initiative's row must change in one UPDATE
+        # (each UPDATE raises its version).
+        await session.execute(delete(InitiativeTheme).where(InitiativeTheme.initiative_id == initiative.id))
+        _themes(session, initiative, cross_over_themes)
+        await session.flush()
+        initiative.updated_at = dt.datetime.now(dt.UTC)  # a change of themes is a change of the initiative
+    if name is not None:
+        initiative.name = name.strip()
+    if kind is not None:
+        initiative.kind = kind
+    if status is not None:
+        initiative.status = status
+    if summary is not None:
+        initiative.summary = summary.strip()
+    initiative.search_folded = search_document(initiative.name, initiative.summary)
+    await session.flush()
+    return initiative
+
+
+async def delete_initiative(session: AsyncSession, initiative: Initiative) -> None:
+    """Delete it and its involvements (each deletion is logged)."""
+    for involvement in (
+        await session.scalars(select(Involvement).where(Involvement.initiative_id == initiative.id))
+    ).all():
+        await session.delete(involvement)
+    await session.flush()
+    await session.delete(initiative)
+    await session.flush()
+
+
+async def add_involvement(
+    session: AsyncSession,
+    *,
+    initiative: Initiative,
+    participant: Participant,
+    role: PartnerRole,
+    description: str | None,
+) -> Involvement:
+    checks = _Checks()
+    checks.text(("input", "description"), description, "description", maximum=2000)
+    duplicate = await session.scalar(
+        select(Involvement.id).where(
+            Involvement.initiative_id == initiative.id,
+            Involvement.participant_id == participant.id,
+            Involvement.role == role,
+        )
+    )
+    if duplicate is not None:
+        checks.add(
+            ("input", "role"),
+            f"{participant.name} is already involved in {initiative.name} as {role.value}.",
+            "DUPLICATE",
+        )
+    checks.raise_if_any()
+    involvement = Involvement(
+        initiative_id=initiative.id, participant_id=participant.id, role=role,
+        description=description.strip() if description else None,
+    )  # fmt: skip
+    session.add(involvement)
+    await session.flush()
+    return involvement
+
+
+async def create_organization(
+    session: AsyncSession, *, slug: str, name: str, kind: OrganizationKind, website: str | None
+) -> Organization:
+    checks = _Checks()
+    checks.slug(("input", "slug"), slug)
+    checks.text(("input", "name"), name, "name", maximum=200)
+    if website is not None and not WEBSITE.match(website):
+        checks.add(
+            ("input", "website"), f"{website!r} is not a web address starting with http:// or https://."
+        )
+    if await session.scalar(select(Organization.id).where(Organization.slug == slug)) is not None:
+        checks.add(("input", "slug"), f"An organization with slug {slug!r} exists already.", "DUPLICATE")
+    checks.raise_if_any()
+    organization = Organization(
+        slug=slug, name=name.strip(), name_folded=fold(name), kind=kind, website=website
+    )
+    session.add(organization)
+    await session.flush()
+    return organization
+
+
+async def record_fusion(
+    session: AsyncSession,
+    *,
+    name: str,
+    kind: FusionKind,
+    effective_on: dt.date,
+    dissolved_codes: Sequence[str],
+    resulting_codes: Sequence[str],
+    resulting_name: str | None,
+) -> Fusion:
+    """Dissolve the municipalities on ``effective_on``; for a merger, create the new one."""
+    checks = _Checks()
+    checks.text(("input", "name"), name, "name", maximum=200)
+    if not dissolved_codes:
+        checks.add(("input", "dissolvedCodes"), "Name at least one municipality that is dissolved.")
+    if set(dissolved_codes) & set(resulting_codes):
+        checks.add(("input", "resultingCodes"), "A municipality cannot be both dissolved and resulting.")
+    for label, codes in (("dissolvedCodes", dissolved_codes), ("resultingCodes", resulting_codes)):
+        for index, code in enumerate(codes):
+            if not CODE.match(code):
+                checks.add(("input", label, str(index)), f"{code!r} is not a CBS code (GM and four digits).")
+        if len(set(codes)) != len(codes):
+            checks.add(("input", label), "A code is listed twice.")
+    if await session.scalar(
+        select(Fusion.id).where(Fusion.name == name, Fusion.effective_on == effective_on)
+    ):
+        checks.add(
+            ("input", "name"), f"A fusion {name!r} on {effective_on} is recorded already.", "DUPLICATE"
+        )
+    checks.raise_if_any()
+
+    async def existing(label: str, codes: Sequence[str]) -> list[Municipality]:
+        rows = {
+            m.code: m
+            for m in (await session.scalars(select(Municipality).where(Municipality.code.in_(codes)))).all()
+        }
+        for index, code in enumerate(codes):
+            if code not in rows:
+                checks.add(
+                    ("input", label, str(index)), f"There is no municipality with code {code!r}.", "NOT_FOUND"
+                )
+        return [rows[code] for code in codes if code in rows]
+
+    dissolved = await existing("dissolvedCodes", dissolved_codes)
+    day_before = effective_on - dt.timedelta(days=1)
+    for index, municipality in enumerate(dissolved):
+        path = ("input", "dissolvedCodes", str(index))
+        if municipality.dissolved_on is not None and municipality.dissolved_on <= effective_on:
+            checks.add(path, f"{municipality.name} was already dissolved on {municipality.dissolved_on}.")
+        elif municipality.founded_on is not None and municipality.founded_on > day_before:
+            checks.add(
+                path,
+                f"{municipality.name} was founded on {municipality.founded_on}, not before {effective_on}.",
+            )
+    resulting: list[Municipality] = []
+    if kind is FusionKind.MERGER:
+        if len(resulting_codes) != 1:
+            checks.add(
+                ("input", "resultingCodes"), "A MERGER forms exactly one new municipality: give its code."
+            )
+        if not resulting_name or not resulting_name.strip():
+            checks.add(("input", "resultingName"), "A MERGER needs the new municipality's name.")
+        new_code = resulting_codes[0] if len(resulting_codes) == 1 else None
+        if (
+            new_code
+            and await session.scalar(select(Municipality.id).where(Municipality.code == new_code)) is not None
+        ):
+            checks.add(
+                ("input", "resultingCodes", "0"),
+                f"{new_code} exists already; a MERGER forms a new municipality.",
+                "DUPLICATE",
+            )
+    else:
+        if len(dissolved_codes) != 1:
+            checks.add(("input", "dissolvedCodes"), "A SPLIT dissolves exactly one municipality.")
+        if resulting_name is not None:
+            checks.add(
+                ("input", "resultingName"),
+                "A SPLIT divides a municipality over existing ones: leave resultingName out.",
+            )
+        if not resulting_codes:
+            checks.add(("input", "resultingCodes"), "Name the municipalities that take over the territory.")
+        resulting = await existing("resultingCodes", resulting_codes)
+        for index, municipality in enumerate(resulting):
+            if not (
+                (municipality.founded_on is None or municipality.founded_on <= day_before)
+                and (municipality.dissolved_on is None or municipality.dissolved_on > effective_on)
+            ):
+                checks.add(
+                    ("input", "resultingCodes", str(index)),
+                    f"{municipality.name} does not exist on {effective_on}.",
+                )
+    checks.raise_if_any()
+
+    if kind is FusionKind.MERGER:
+        assert resulting_name is not None
+        new = Municipality(
+            code=resulting_codes[0], name=resulting_name.strip(), name_folded=fold(resulting_name),
+            province=PROVINCE, founded_on=effective_on,
+        )  # fmt: skip
+        session.add(new)
+        resulting = [new]
+    for municipality in dissolved:
+        municipality.dissolved_on = effective_on
+    fusion = Fusion(name=name.strip(), kind=kind, effective_on=effective_on)
+    session.add(fusion)
+    await session.flush()
+    session.add_all(
+        [
+            FusionMunicipality(fusion_id=fusion.id, municipality_id=m.id, side=FusionSide.DISSOLVED)
+            for m in dissolved
+        ]
+        + [
+            FusionMunicipality(fusion_id=fusion.id, municipality_id=m.id, side=FusionSide.RESULTING)
+            for m in resulting
+        ]
+    )
+    await session.flush()
+    return fusion
+
+
+async def count_rows(session: AsyncSession, model: type) -> int:
+    return int(await session.scalar(select(func.count()).select_from(model)) or 0)

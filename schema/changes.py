@@ -1,0 +1,131 @@
+"""The change feed (a query, for paging in commit order) and the live subscription."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncGenerator
+from typing import Annotated, Self, cast
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+
+import schema.enums  # noqa: F401  (registers the GraphQL enums)
+from app.db import as_utc
+from app.models import Change as ChangeRow
+from app.models.enums import ChangeOperation
+from app.services.changes import changes_after, follow
+from schema.context import Info
+from schema.errors import bad_input
+from schema.pagination import decode_cursor, encode_cursor
+from schema.permissions import CanRead
+
+MAX_CHANGES = 1000
+
+
+@strawberry.type(
+    description="One committed change, in commit order. Integrations page through these to stay in sync."
+)
+class Change:
+    sequence: int = strawberry.field(description="Strictly increasing, with no gaps among committed changes.")
+    at: dt.datetime = strawberry.field(description="When it was committed.")
+    operation: ChangeOperation = strawberry.field(description="Created, updated or deleted.")
+    entity_type: str = strawberry.field(
+        description='The type of the object: "Initiative", "Involvement", ...'
+    )
+    entity_id: strawberry.ID = strawberry.field(
+        description="The object's global id (still given after a delete)."
+    )
+    actor: str = strawberry.field(
+        description='Name of the API token that made it ("seed" and "import" for loads).'
+    )
+    before: JSON | None = strawberry.field(description="The object's values before (null when created).")
+    after: JSON | None = strawberry.field(description="The object's values after (null when deleted).")
+
+    @classmethod
+    def from_row(cls, row: ChangeRow) -> Self:
+        return cls(
+            sequence=row.sequence,
+            at=as_utc(row.at),
+            operation=row.operation,
+            entity_type=row.entity_type,
+            entity_id=strawberry.ID(row.entity_id),
+            actor=row.actor,
+            before=cast("JSON", row.before),
+            after=cast("JSON", row.after),
+        )
+
+
+@strawberry.type(description="An edge in the change feed.")
+class ChangeEdge:
+    cursor: str = strawberry.field(
+        description="Pass as `after`... or simply use `afterSequence` with the node's sequence."
+    )
+    node: Change = strawberry.field(description="The change.")
+
+
+@strawberry.type(description="A page of the change feed, in commit order.")
+class ChangeConnection:
+    edges: list[ChangeEdge] = strawberry.field(description="The changes with their cursors.")
+    page_info: relay.PageInfo = strawberry.field(description="Whether more changes follow.")
+
+    @strawberry.field(description="The changes of this page.")
+    def nodes(self) -> list[Change]:
+        return [edge.node for edge in self.edges]
+
+
+async def changes_page(
+    info: Info, after_sequence: int | None, first: int | None, after: str | None
+) -> ChangeConnection:
+    first = 100 if first is None else first
+    if not 0 <= first <= MAX_CHANGES:
+        raise bad_input("first", f"must be between 0 and {MAX_CHANGES} (got {first})")
+    start = after_sequence or 0
+    if after is not None:
+        start = max(start, decode_cursor("Change", after))
+    if start < 0:
+        raise bad_input("afterSequence", "must not be negative")
+    async with info.context.sessionmaker() as session:
+        rows = await changes_after(session, after_sequence=start, first=first + 1)
+    edges = [
+        ChangeEdge(cursor=encode_cursor("Change", row.sequence), node=Change.from_row(row))
+        for row in rows[:first]
+    ]
+    return ChangeConnection(
+        edges=edges,
+        page_info=relay.PageInfo(
+            has_next_page=len(rows) > first,
+            has_previous_page=start > 0,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+    )
+
+
+@strawberry.type(description="Live updates.")
+class Subscription:
+    @strawberry.subscription(
+        permission_classes=[CanRead],
+        description="Every change as it commits, on whichever server instance it was made. Give "
+        "`afterSequence` (the last sequence you processed) to resume after a reconnect without missing any.",
+    )
+    async def changes(
+        self,
+        info: Info,
+        entity_types: Annotated[
+            list[str] | None, strawberry.argument(description='Only these types, e.g. ["Initiative"].')
+        ] = None,
+        after_sequence: Annotated[
+            int | None,
+            strawberry.argument(
+                description="First deliver the logged changes after this sequence, then live ones."
+            ),
+        ] = None,
+    ) -> AsyncGenerator[Change, None]:
+        async for row in follow(
+            info.context.sessionmaker,
+            info.context.broker,
+            after_sequence=after_sequence,
+            entity_types=entity_types,
+        ):
+            yield Change.from_row(row)

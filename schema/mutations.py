@@ -1,0 +1,345 @@
+"""The write side of the contract: every mutation needs a write token and is one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any, TypeVar
+
+import strawberry
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
+from strawberry.relay import GlobalID, GlobalIDValueError
+
+import schema.enums  # noqa: F401  (registers the GraphQL enums)
+from app.models import Initiative as InitiativeRow
+from app.models import Involvement as InvolvementRow
+from app.models import Municipality as MunicipalityRow
+from app.models import Organization as OrganizationRow
+from app.models.enums import FusionKind, InitiativeKind, InitiativeStatus, OrganizationKind, PartnerRole
+from app.services import writes
+from app.services.audit import lock_change_log
+from app.services.writes import Problem, Rejected
+from schema.context import Info
+from schema.fusions import Fusion
+from schema.initiatives import Initiative, Involvement
+from schema.participants import Organization
+from schema.permissions import CanWrite
+
+T = TypeVar("T")
+
+
+@strawberry.enum(description="What kind of problem a UserError is.")
+class UserErrorCode(enum.Enum):
+    NOT_FOUND = strawberry.enum_value("NOT_FOUND", description="Something the input names does not exist.")
+    DUPLICATE = strawberry.enum_value("DUPLICATE", description="It exists already.")
+    INVALID = strawberry.enum_value("INVALID", description="A value is not acceptable; the message says why.")
+    CONFLICT = strawberry.enum_value(
+        "CONFLICT", description="The object changed since the version the client sent; read it again."
+    )
+
+
+@strawberry.type(description="An expected failure of a mutation: nothing was written.")
+class UserError:
+    field: list[str] = strawberry.field(description='Path into the input, e.g. ["input", "participantId"].')
+    message: str = strawberry.field(description="A sentence a person can act on.")
+    code: UserErrorCode = strawberry.field(description="The kind of problem.")
+
+    @classmethod
+    def of(cls, problem: Problem) -> UserError:
+        return cls(field=list(problem.field), message=problem.message, code=UserErrorCode[problem.code])
+
+
+def _problem(path: tuple[str, ...], message: str, code: str = "INVALID") -> Rejected:
+    return Rejected([Problem(path, message, code)])
+
+
+async def _run(info: Info, work: Callable[[AsyncSession], Awaitable[T]]) -> tuple[T | None, list[UserError]]:
+    """Run ``work`` as one transaction in the caller's name; all of it or none of it."""
+    identity = await info.context.identity()
+    assert identity is not None  # CanWrite ran first
+    try:
+        async with info.context.sessionmaker() as session:
+            session.info["actor"] = identity.name
+            async with session.begin():
+                await lock_change_log(session)
+                result = await work(session)
+    except Rejected as rejected:
+        return None, [UserError.of(problem) for problem in rejected.problems]
+    except StaleDataError:
+        return None, [
+            UserError.of(
+                Problem(
+                    ("input", "version"),
+                    "The object changed while this update ran; read it again and retry.",
+                    "CONFLICT",
+                )
+            )
+        ]
+    except IntegrityError:
+        return None, [
+            UserError.of(
+                Problem(
+                    ("input",),
+                    "A concurrent change made this write conflict with existing data; read again and retry.",
+                    "DUPLICATE",
+                )
+            )
+        ]
+    if info.context.broker is not None:
+        info.context.broker.wake()
+    return result, []
+
+
+async def _load(
+    session: AsyncSession, value: strawberry.ID, path: tuple[str, ...], types: dict[str, Any]
+) -> Any:
+    """The row a global id names, if it is one of ``types`` (type name → (model, key column))."""
+    try:
+        global_id = GlobalID.from_id(value)
+    except GlobalIDValueError:
+        raise _problem(path, f"{value!r} is not an id of this API.") from None
+    if global_id.type_name not in types:
+        expected = " or ".join(types)
+        raise _problem(path, f"The id is of a {global_id.type_name}; a {expected} id is needed.")
+    model, column = types[global_id.type_name]
+    key: Any = global_id.node_id
+    if column == "id":
+        key = int(key) if key.isdigit() else -1
+    row = await session.scalar(select(model).where(getattr(model, column) == key))
+    if row is None:
+        raise _problem(path, f"There is no {global_id.type_name} with this id.", "NOT_FOUND")
+    return row
+
+
+INITIATIVE = {"Initiative": (InitiativeRow, "slug")}
+PARTICIPANTS = {"Municipality": (MunicipalityRow, "code"), "Organization": (OrganizationRow, "slug")}
+
+
+@strawberry.input(description="A new initiative.")
+class CreateInitiativeInput:
+    slug: str = strawberry.field(description='Stable, lower-case, hyphenated identifier: "pilot-altena".')
+    name: str = strawberry.field(description="Its name.")
+    kind: InitiativeKind = strawberry.field(description="What sort of initiative it is.")
+    status: InitiativeStatus = strawberry.field(
+        default=InitiativeStatus.ACTIVE, description="Where it stands."
+    )
+    summary: str = strawberry.field(description="What it is, in a sentence or two.")
+    cross_over_themes: list[str] = strawberry.field(
+        default_factory=list, description="Policy programmes it crosses over with."
+    )
+
+
+@strawberry.input(description="Changes to an initiative; omitted fields stay as they are.")
+class UpdateInitiativeInput:
+    id: strawberry.ID = strawberry.field(description="The initiative's id.")
+    version: int = strawberry.field(description="The version you read; a stale one gives CONFLICT.")
+    name: str | None = strawberry.field(default=None, description="New name.")
+    kind: InitiativeKind | None = strawberry.field(default=None, description="New kind.")
+    status: InitiativeStatus | None = strawberry.field(default=None, description="New status.")
+    summary: str | None = strawberry.field(default=None, description="New summary.")
+    cross_over_themes: list[str] | None = strawberry.field(
+        default=None, description="The new list of themes (replaces it)."
+    )
+
+
+@strawberry.input(description="A participant's part in an initiative.")
+class AddInvolvementInput:
+    initiative_id: strawberry.ID = strawberry.field(description="The initiative's id.")
+    participant_id: strawberry.ID = strawberry.field(description="A Municipality or Organization id.")
+    role: PartnerRole = strawberry.field(description="The part it plays.")
+    description: str | None = strawberry.field(
+        default=None, description='Detail for this involvement: "3 wijken".'
+    )
+
+
+@strawberry.input(description="A new organisation.")
+class CreateOrganizationInput:
+    slug: str = strawberry.field(description='Stable, lower-case, hyphenated identifier: "stichting-zet".')
+    name: str = strawberry.field(description="Its name.")
+    kind: OrganizationKind = strawberry.field(description="What sort of organisation it is.")
+    website: str | None = strawberry.field(default=None, description="Its website (http:// or https://).")
+
+
+@strawberry.input(description="A municipal reorganisation to record.")
+class RecordFusionInput:
+    name: str = strawberry.field(description='"Altena"; "Opheffing Haaren" for a split.')
+    kind: FusionKind = strawberry.field(description="MERGER or SPLIT.")
+    effective_on: dt.date = strawberry.field(description="The first day of the new situation.")
+    dissolved_codes: list[str] = strawberry.field(
+        description="CBS codes of the existing municipalities that are dissolved."
+    )
+    resulting_codes: list[str] = strawberry.field(
+        description="For a MERGER: the code of the one new municipality; for a SPLIT: the existing municipalities that take over."
+    )
+    resulting_name: str | None = strawberry.field(
+        default=None, description="For a MERGER: the new municipality's name."
+    )
+
+
+@strawberry.type(description="The result of an initiative mutation.")
+class InitiativePayload:
+    initiative: Initiative | None = strawberry.field(
+        description="The initiative as written; null when refused."
+    )
+    errors: list[UserError] = strawberry.field(description="Why it was refused; empty on success.")
+
+
+@strawberry.type(description="The result of an involvement mutation.")
+class InvolvementPayload:
+    involvement: Involvement | None = strawberry.field(
+        description="The involvement as written; null when refused."
+    )
+    errors: list[UserError] = strawberry.field(description="Why it was refused; empty on success.")
+
+
+@strawberry.type(description="The result of an organisation mutation.")
+class OrganizationPayload:
+    organization: Organization | None = strawberry.field(
+        description="The organisation as written; null when refused."
+    )
+    errors: list[UserError] = strawberry.field(description="Why it was refused; empty on success.")
+
+
+@strawberry.type(description="The result of recording a fusion.")
+class FusionPayload:
+    fusion: Fusion | None = strawberry.field(description="The fusion as recorded; null when refused.")
+    errors: list[UserError] = strawberry.field(description="Why it was refused; empty on success.")
+
+
+@strawberry.type(description="The result of a deletion.")
+class DeletePayload:
+    deleted_id: strawberry.ID | None = strawberry.field(
+        description="The id of what was deleted; null when refused."
+    )
+    errors: list[UserError] = strawberry.field(description="Why it was refused; empty on success.")
+
+
+InputArg = Annotated[T, strawberry.argument(description="What to write.")]
+
+
+@strawberry.type(
+    description="Changes to the data. Each needs a token with the write scope and is all or nothing."
+)
+class Mutation:
+    @strawberry.mutation(permission_classes=[CanWrite], description="Create an initiative.")
+    async def create_initiative(
+        self, info: Info, input: InputArg[CreateInitiativeInput]
+    ) -> InitiativePayload:
+        row, errors = await _run(
+            info,
+            lambda session: writes.create_initiative(
+                session, slug=input.slug, name=input.name, kind=input.kind, status=input.status,
+                summary=input.summary, cross_over_themes=input.cross_over_themes,
+            ),
+        )  # fmt: skip
+        return InitiativePayload(initiative=Initiative.from_row(row) if row else None, errors=errors)
+
+    @strawberry.mutation(
+        permission_classes=[CanWrite],
+        description="Change an initiative (optimistic: send the version you read).",
+    )
+    async def update_initiative(
+        self, info: Info, input: InputArg[UpdateInitiativeInput]
+    ) -> InitiativePayload:
+        async def work(session: AsyncSession) -> InitiativeRow:
+            initiative = await _load(session, input.id, ("input", "id"), INITIATIVE)
+            return await writes.update_initiative(
+                session, initiative, version=input.version, name=input.name, kind=input.kind,
+                status=input.status, summary=input.summary, cross_over_themes=input.cross_over_themes,
+            )  # fmt: skip
+
+        row, errors = await _run(info, work)
+        return InitiativePayload(initiative=Initiative.from_row(row) if row else None, errors=errors)
+
+    @strawberry.mutation(
+        permission_classes=[CanWrite], description="Delete an initiative and its involvements."
+    )
+    async def delete_initiative(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The initiative's id.")],
+    ) -> DeletePayload:
+        async def work(session: AsyncSession) -> strawberry.ID:
+            initiative = await _load(session, id, ("id",), INITIATIVE)
+            await writes.delete_initiative(session, initiative)
+            return id
+
+        deleted, errors = await _run(info, work)
+        return DeletePayload(deleted_id=deleted, errors=errors)
+
+    @strawberry.mutation(
+        permission_classes=[CanWrite], description="Record that a participant is involved in an initiative."
+    )
+    async def add_involvement(self, info: Info, input: InputArg[AddInvolvementInput]) -> InvolvementPayload:
+        async def work(session: AsyncSession) -> InvolvementRow:
+            problems: list[Problem] = []
+            initiative = participant = None
+            try:
+                initiative = await _load(session, input.initiative_id, ("input", "initiativeId"), INITIATIVE)
+            except Rejected as rejected:
+                problems += rejected.problems
+            try:
+                participant = await _load(
+                    session, input.participant_id, ("input", "participantId"), PARTICIPANTS
+                )
+            except Rejected as rejected:
+                problems += rejected.problems
+            if problems or initiative is None or participant is None:
+                raise Rejected(problems)
+            return await writes.add_involvement(
+                session,
+                initiative=initiative,
+                participant=participant,
+                role=input.role,
+                description=input.description,
+            )
+
+        row, errors = await _run(info, work)
+        return InvolvementPayload(involvement=Involvement.from_row(row) if row else None, errors=errors)
+
+    @strawberry.mutation(permission_classes=[CanWrite], description="Remove an involvement.")
+    async def remove_involvement(
+        self,
+        info: Info,
+        id: Annotated[strawberry.ID, strawberry.argument(description="The involvement's id.")],
+    ) -> DeletePayload:
+        async def work(session: AsyncSession) -> strawberry.ID:
+            involvement = await _load(session, id, ("id",), {"Involvement": (InvolvementRow, "id")})
+            await session.delete(involvement)
+            await session.flush()
+            return id
+
+        deleted, errors = await _run(info, work)
+        return DeletePayload(deleted_id=deleted, errors=errors)
+
+    @strawberry.mutation(permission_classes=[CanWrite], description="Create an organisation.")
+    async def create_organization(
+        self, info: Info, input: InputArg[CreateOrganizationInput]
+    ) -> OrganizationPayload:
+        row, errors = await _run(
+            info,
+            lambda session: writes.create_organization(
+                session, slug=input.slug, name=input.name, kind=input.kind, website=input.website
+            ),
+        )
+        return OrganizationPayload(organization=Organization.from_row(row) if row else None, errors=errors)
+
+    @strawberry.mutation(
+        permission_classes=[CanWrite],
+        description="Record a reorganisation: dissolves the municipalities on effectiveOn and, for a MERGER, "
+        "creates the new one. From then on `current` and `includePredecessors` follow it.",
+    )
+    async def record_fusion(self, info: Info, input: InputArg[RecordFusionInput]) -> FusionPayload:
+        row, errors = await _run(
+            info,
+            lambda session: writes.record_fusion(
+                session, name=input.name, kind=input.kind, effective_on=input.effective_on,
+                dissolved_codes=input.dissolved_codes, resulting_codes=input.resulting_codes,
+                resulting_name=input.resulting_name,
+            ),
+        )  # fmt: skip
+        return FusionPayload(fusion=Fusion.from_row(row) if row else None, errors=errors)
