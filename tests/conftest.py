@@ -69,8 +69,17 @@ class Api:
         engine: AsyncEngine = self.app.state.engine
         return engine
 
+    token: str | None = None
+    """Sent as ``Authorization: Bearer`` when set."""
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"} if self.token else {}
+
     async def post(self, query: str, variables: dict[str, Any] | None = None) -> dict[str, Any]:
-        response = await self.client.post("/graphql", json={"query": query, "variables": variables or {}})
+        response = await self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=self.headers
+        )
         assert response.status_code == 200, response.text
         body: dict[str, Any] = response.json()
         return body
@@ -84,11 +93,21 @@ class Api:
 
     async def errors(self, query: str, variables: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """The errors of a query that must fail."""
-        response = await self.client.post("/graphql", json={"query": query, "variables": variables or {}})
+        response = await self.client.post(
+            "/graphql", json={"query": query, "variables": variables or {}}, headers=self.headers
+        )
         body = response.json()
         assert body.get("errors"), body
         errors: list[dict[str, Any]] = body["errors"]
         return errors
+
+    async def make_token(self, name: str, scope: str = "write") -> str:
+        """A new API token in this app's database."""
+        from app.models.enums import TokenScope
+        from app.services.tokens import create_token
+
+        async with self.app.state.sessionmaker() as session, session.begin():
+            return await create_token(session, name=name, scope=TokenScope(scope))
 
     async def count_statements(self, query: str, variables: dict[str, Any] | None = None) -> int:
         self.statements.clear()
@@ -96,8 +115,8 @@ class Api:
         return len(self.statements)
 
 
-async def _api(url: str) -> AsyncIterator[Api]:
-    app = create_app(Settings(database_url=url))
+async def _api(url: str, **settings: Any) -> AsyncIterator[Api]:
+    app = create_app(Settings(database_url=url, **settings))
     statements: list[str] = []
     async with LifespanManager(app):
         event.listen(
@@ -122,4 +141,13 @@ async def fresh_api(fresh_url: str) -> AsyncIterator[Api]:
     """The app on a database of the test's own, migrated and seeded."""
     await migrated_and_seeded(fresh_url)
     async for instance in _api(fresh_url):
+        yield instance
+
+
+@pytest.fixture
+async def writer(fresh_url: str) -> AsyncIterator[Api]:
+    """The app on a seeded database of the test's own, calling with a write token named "editor"."""
+    await migrated_and_seeded(fresh_url)
+    async for instance in _api(fresh_url):
+        instance.token = await instance.make_token("editor", "write")
         yield instance
