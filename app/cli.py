@@ -20,6 +20,7 @@ from app.db import as_utc, create_engine, create_sessionmaker
 from app.models.enums import TokenScope
 from app.services.tokens import TokenError, create_token, list_tokens, revoke_token
 from app.settings import Settings
+from app.transfer_cli import export_command, import_command
 
 T = TypeVar("T")
 
@@ -190,6 +191,10 @@ def export_schema() -> None:
     from schema import schema
 
     typer.echo(schema.as_str())
+
+
+cli.command("export")(export_command)
+cli.command("import")(import_command)
 
 
 def main() -> None:

@@ -10,14 +10,23 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    ValidationInfo,
+)
+from pydantic_core import PydanticCustomError
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -66,18 +75,55 @@ class CitationEntry(_Strict):
     quote: Text
 
 
-Sources = Annotated[list[CitationEntry], Field(min_length=1)]
+CITATIONS_OPTIONAL = "citations_optional"
+"""Validation context key: when true, facts may come without citations (empty ``sources``, no ``source``).
+
+Only the export/import format (docs/export-format.md) sets it, since facts written through the API may have no
+citation; the bundled dataset always requires them.
+"""
 
 
-class DocumentEntry(_Strict):
+def _citations_optional(info: ValidationInfo) -> bool:
+    return bool(isinstance(info.context, dict) and info.context.get(CITATIONS_OPTIONAL))
+
+
+def _at_least_one(citations: list[CitationEntry], info: ValidationInfo) -> list[CitationEntry]:
+    if not citations and not _citations_optional(info):
+        raise PydanticCustomError(
+            "too_short",
+            "List should have at least 1 item after validation, not 0",
+            {"field_type": "List", "min_length": 1, "actual_length": 0},
+        )
+    return citations
+
+
+def _required(citation: CitationEntry | None, info: ValidationInfo) -> CitationEntry | None:
+    if citation is None and not _citations_optional(info):
+        raise PydanticCustomError("missing", "Field required")
+    return citation
+
+
+Sources = Annotated[list[CitationEntry], AfterValidator(_at_least_one)]
+
+
+class _DocumentFields(_Strict):
     slug: Slug
     title: Text
     date: dt.date
     author: Text | None = None
     issuer: Text | None = None
     url: Text | None = None
-    text_file: Text
     description: Text | None = None
+
+
+class DocumentEntry(_DocumentFields):
+    text_file: Text
+
+
+class InlineDocumentEntry(_DocumentFields):
+    """A document of the export/import format: its text inline (as written), or none."""
+
+    text: Annotated[str, StringConstraints(min_length=1)] | None = None
 
 
 class MunicipalityEntry(_Strict):
@@ -112,7 +158,9 @@ class ReportedFigureEntry(_Strict):
     label: Text
     value: int
     unit: Text
-    source: CitationEntry
+    source: Annotated[CitationEntry | None, AfterValidator(_required)] = Field(
+        default=None, validate_default=True
+    )
 
 
 class InvolvementEntry(_Strict):
@@ -186,7 +234,7 @@ class DatasetError(Exception):
 class Dataset:
     """The validated content of every file."""
 
-    documents: list[DocumentEntry]
+    documents: Sequence[DocumentEntry | InlineDocumentEntry]
     document_texts: dict[str, str]
     municipalities: list[MunicipalityEntry]
     fusions: list[FusionEntry]
@@ -194,6 +242,8 @@ class Dataset:
     initiatives: list[InitiativeEntry]
     content_hash: str
     counts: dict[str, int] = field(default_factory=dict)
+    raw_texts: dict[str, str] = field(default_factory=dict)
+    """Document texts as written (``document_texts`` holds them whitespace-normalised, for quote checks)."""
 
 
 def _entry_name(item: Any, index: int) -> str:
@@ -257,7 +307,7 @@ def read_dataset(data_dir: Path = DATA_DIR) -> Dataset:
         initiatives=parsed["initiatives.yaml"].initiatives,
         content_hash="",
     )
-    for document in dataset.documents:
+    for document in sources.documents:
         try:
             text_bytes = (data_dir / document.text_file).read_bytes()
         except OSError as exc:
@@ -267,7 +317,8 @@ def read_dataset(data_dir: Path = DATA_DIR) -> Dataset:
             )
             continue
         digest.update(text_bytes)
-        dataset.document_texts[document.slug] = normalise_whitespace(text_bytes.decode("utf-8"))
+        dataset.raw_texts[document.slug] = text_bytes.decode("utf-8")
+        dataset.document_texts[document.slug] = normalise_whitespace(dataset.raw_texts[document.slug])
     dataset.content_hash = digest.hexdigest()
     problems.extend(_cross_check(dataset))
     if problems:
@@ -285,35 +336,53 @@ def _duplicates(values: Iterable[str]) -> list[str]:
     return repeated
 
 
-def _cross_check(dataset: Dataset) -> list[str]:
+Locate = Callable[[object, str], str]
+"""``locate(subject, default)``: where a problem's subject is (an entry, a citation, or a collection's name)."""
+
+
+def _cross_check(
+    dataset: Dataset, *, require_sources: bool = True, locate: Locate | None = None
+) -> list[str]:
+    """The problems between entries: unknown references, duplicates, quotes not found in their document.
+
+    ``require_sources=False`` (the export/import format) accepts members without ``members_sources``;
+    ``locate`` names where a problem is (by default the YAML file and entry).
+    """
     problems: list[str] = []
     texts = dataset.document_texts
+    # A document of the export/import format may have no text; quotes of it cannot be checked.
+    textless = {d.slug for d in dataset.documents if isinstance(d, InlineDocumentEntry) and d.text is None}
+
+    def at(subject: object, default: str) -> str:
+        return locate(subject, default) if locate else default
 
     def check_citations(where: str, citations: Iterable[CitationEntry]) -> None:
         for citation in citations:
             text = texts.get(citation.document)
+            cited = at(citation, where)
             if text is None:
-                problems.append(f"{where}: cites unknown document {citation.document!r}")
+                if citation.document not in textless:
+                    problems.append(f"{cited}: cites unknown document {citation.document!r}")
             elif normalise_whitespace(citation.quote) not in text:
                 problems.append(
-                    f"{where}: quote {citation.quote!r} is not found verbatim in document {citation.document!r}"
+                    f"{cited}: quote {citation.quote!r} is not found verbatim in document {citation.document!r}"
                 )
 
     for slug in _duplicates(d.slug for d in dataset.documents):
-        problems.append(f"sources.yaml: duplicate document slug {slug!r}")
+        problems.append(f"{at('documents', 'sources.yaml')}: duplicate document slug {slug!r}")
 
     codes = {m.code: m for m in dataset.municipalities}
     for code in _duplicates(m.code for m in dataset.municipalities):
-        problems.append(f"municipalities.yaml: duplicate code {code!r}")
+        problems.append(f"{at('municipalities', 'municipalities.yaml')}: duplicate code {code!r}")
     for municipality in dataset.municipalities:
-        where = f"municipalities.yaml: municipality {municipality.code!r}"
+        where = at(municipality, f"municipalities.yaml: municipality {municipality.code!r}")
         founded, dissolved = municipality.founded_on, municipality.dissolved_on
         if founded and dissolved and founded >= dissolved:
             problems.append(f"{where}: founded_on {founded} is not before dissolved_on {dissolved}")
         check_citations(where, municipality.sources)
 
     for fusion in dataset.fusions:
-        where = f"fusions.yaml: fusion {fusion.name!r} ({fusion.effective_on})"
+        where = at(fusion, f"fusions.yaml: fusion {fusion.name!r} ({fusion.effective_on})")
         for side, side_codes in (("dissolved", fusion.dissolved), ("resulting", fusion.resulting)):
             for code in side_codes:
                 if code not in codes:
@@ -341,10 +410,12 @@ def _cross_check(dataset: Dataset) -> list[str]:
 
     org_slugs = {o.slug for o in dataset.organizations}
     for slug in _duplicates(o.slug for o in dataset.organizations):
-        problems.append(f"organizations.yaml/regions.yaml: duplicate organization slug {slug!r}")
+        problems.append(
+            f"{at('organizations', 'organizations.yaml/regions.yaml')}: duplicate organization slug {slug!r}"
+        )
     participants = set(codes) | org_slugs
     for organization in dataset.organizations:
-        where = f"organizations: organization {organization.slug!r}"
+        where = at(organization, f"organizations: organization {organization.slug!r}")
         for member in organization.members:
             if member not in participants:
                 problems.append(
@@ -354,25 +425,28 @@ def _cross_check(dataset: Dataset) -> list[str]:
                 problems.append(f"{where}: is listed as its own member")
         for member in _duplicates(organization.members):
             problems.append(f"{where}: member {member!r} is listed twice")
-        if organization.members and not organization.members_sources:
+        if organization.members and not organization.members_sources and require_sources:
             problems.append(f"{where}: members are listed without members_sources")
         check_citations(where, organization.sources)
         check_citations(f"{where}: members_sources", organization.members_sources)
 
     for slug in _duplicates(i.slug for i in dataset.initiatives):
-        problems.append(f"initiatives.yaml: duplicate initiative slug {slug!r}")
+        problems.append(f"{at('initiatives', 'initiatives.yaml')}: duplicate initiative slug {slug!r}")
     for initiative in dataset.initiatives:
-        where = f"initiatives.yaml: initiative {initiative.slug!r}"
+        where = at(initiative, f"initiatives.yaml: initiative {initiative.slug!r}")
         check_citations(where, initiative.sources)
         for theme in _duplicates(initiative.cross_over_themes):
             problems.append(f"{where}: cross-over theme {theme!r} is listed twice")
         for label in _duplicates(f.label for f in initiative.reported_figures):
             problems.append(f"{where}: reported figure {label!r} is listed twice")
         for figure in initiative.reported_figures:
-            check_citations(f"{where}: reported figure {figure.label!r}", [figure.source])
+            figure_where = at(figure, f"{where}: reported figure {figure.label!r}")
+            check_citations(figure_where, [figure.source] if figure.source else [])
         seen: set[tuple[str, PartnerRole]] = set()
         for index, involvement in enumerate(initiative.involvements):
-            inv_where = f"{where}: involvement {index} ({involvement.participant} as {involvement.role})"
+            inv_where = at(
+                involvement, f"{where}: involvement {index} ({involvement.participant} as {involvement.role})"
+            )
             if involvement.participant not in participants:
                 problems.append(
                     f"{inv_where}: participant {involvement.participant!r} is no known municipality code "
@@ -384,7 +458,7 @@ def _cross_check(dataset: Dataset) -> list[str]:
             seen.add(key)
             check_citations(inv_where, involvement.sources)
         for mention in initiative.unresolved_mentions:
-            check_citations(f"{where}: unresolved mention {mention.name!r}", mention.sources)
+            check_citations(at(mention, f"{where}: unresolved mention {mention.name!r}"), mention.sources)
     return problems
 
 
@@ -442,6 +516,7 @@ async def load_dataset(session: AsyncSession, dataset: Dataset) -> bool:
             issuer=entry.issuer,
             url=entry.url,
             description=entry.description,
+            text=dataset.raw_texts.get(entry.slug, dataset.document_texts.get(entry.slug)),
         )
         documents[entry.slug] = document.id
 
@@ -544,7 +619,8 @@ async def _load_initiative(
             value=f_entry.value,
             unit=f_entry.unit,
         )
-        await _citations(session, documents, [f_entry.source], reported_figure_id=figure.id)
+        sources = [f_entry.source] if f_entry.source else []
+        await _citations(session, documents, sources, reported_figure_id=figure.id)
 
     for inv_entry in entry.involvements:
         key = {
