@@ -31,3 +31,10 @@ def test_readme_commands_are_the_ones_ci_runs() -> None:
     assert (
         "python3.11 -m venv .venv && . .venv/bin/activate && pip install -e . && veerkracht serve" in README
     )
+
+
+async def test_readme_mutation_example(writer: Api) -> None:
+    (mutation,) = re.findall(r"```text\n(mutation \{.*?)```", README, flags=re.DOTALL)
+    payload = (await writer.data(mutation))["addInvolvement"]
+    assert payload["errors"] == []
+    assert payload["involvement"]["participant"]["name"] == "Helmond"

@@ -34,10 +34,11 @@ def test_cli_exports_the_same_sdl() -> None:
 def test_public_contract() -> None:
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     result = subprocess.run(
-        [sys.executable, str(CONTRACT_CHECK)], capture_output=True, text=True, cwd=ROOT, env=env
+        [sys.executable, str(CONTRACT_CHECK), "--all"], capture_output=True, text=True, cwd=ROOT, env=env
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "0 difference(s)" in result.stdout
+    assert "(read and write side)" in result.stdout
 
 
 def test_every_type_field_argument_and_enum_value_is_described() -> None:
