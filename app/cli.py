@@ -186,11 +186,15 @@ def token_revoke(
 
 
 @cli.command("export-schema")
-def export_schema() -> None:
-    """Print the GraphQL schema (SDL)."""
-    from schema import schema
+def export_schema(
+    subgraph: Annotated[
+        bool, typer.Option("--subgraph", help="The federation subgraph SDL (with @key), for gateways.")
+    ] = False,
+) -> None:
+    """Print the GraphQL schema (SDL) as clients see it."""
+    from schema import api_sdl, subgraph_sdl
 
-    typer.echo(schema.as_str())
+    typer.echo(subgraph_sdl() if subgraph else api_sdl())
 
 
 cli.command("export")(export_command)

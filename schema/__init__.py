@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import strawberry
-from graphql import GraphQLError
+from graphql import GraphQLError, print_schema
 from strawberry.types import ExecutionContext
 
 from schema.changes import Subscription
@@ -15,7 +15,7 @@ from schema.provenance import SourceDocument
 from schema.query import Query
 
 
-class Schema(strawberry.Schema):
+class Schema(strawberry.federation.Schema):
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:
@@ -33,6 +33,23 @@ schema = Schema(
     subscription=Subscription,
     # Types reachable only through interfaces or `node`, listed so that they are always in the schema.
     types=[Municipality, Organization, Fusion, SourceDocument],
+    # An Apollo Federation v2 subgraph: other provincial services can extend our entities.
+    federation_version="2.11",
 )
 
-__all__ = ["schema"]
+
+
+def api_sdl() -> str:
+    """The schema as clients see it (what ``export-schema`` prints and schema/schema.graphql holds).
+
+    Without the federation directives (``@link``, ``@key``) that only gateways read: those are in the
+    subgraph SDL, served by ``_service { sdl }`` and printed by ``export-schema --subgraph``.
+    """
+    return print_schema(schema._schema)
+
+
+def subgraph_sdl() -> str:
+    return schema.as_str()
+
+
+__all__ = ["api_sdl", "schema", "subgraph_sdl"]

@@ -74,8 +74,9 @@ class UnresolvedMention:
         return await citations_of(info, "unresolved_mention_id", self.pk)
 
 
-@strawberry.type(
-    description="A pilot, test bed, method, network, fund or exchange in which the programme is involved."
+@strawberry.federation.type(
+    keys=["slug"],
+    description="A pilot, test bed, method, network, fund or exchange in which the programme is involved.",
 )
 class Initiative(relay.Node):
     pk: strawberry.Private[int]
@@ -101,6 +102,12 @@ class Initiative(relay.Node):
             version=row.version,
             updated_at=as_utc(row.updated_at),
         )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, slug: str) -> Self | None:
+        """Federation: an Initiative another subgraph refers to by slug (batched: all references of one request in one statement)."""
+        row = await info.context.loaders.initiative_by_slug.load(slug)
+        return None if row is None else cls.from_row(row)
 
     @classmethod
     def resolve_id(cls, root: Self, *, info: Info) -> str:

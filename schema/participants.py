@@ -66,7 +66,9 @@ class Participant(relay.Node):
         return await citations_of(info, "participant_id", self.pk)
 
 
-@strawberry.type(description="A Dutch municipality (gemeente) of Noord-Brabant, current or dissolved.")
+@strawberry.federation.type(
+    keys=["code"], description="A Dutch municipality (gemeente) of Noord-Brabant, current or dissolved."
+)
 class Municipality(Participant):
     code: str = strawberry.field(description='CBS code: "GM0879".')
     province: str = strawberry.field(description='The province: "Noord-Brabant".')
@@ -87,6 +89,12 @@ class Municipality(Participant):
             founded_on=row.founded_on,
             dissolved_on=row.dissolved_on,
         )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, code: str) -> Self | None:
+        """Federation: a Municipality another subgraph refers to by CBS code (batched: all references of one request in one statement)."""
+        row = await info.context.loaders.municipality_by_code.load(code)
+        return None if row is None else cls.from_row(row)
 
     @classmethod
     def resolve_id(cls, root: Self, *, info: Info) -> str:
@@ -188,9 +196,10 @@ class Municipality(Participant):
         return await involvement_connection(info, "participant_id", ids, first, after, filter_)
 
 
-@strawberry.type(
+@strawberry.federation.type(
+    keys=["slug"],
     description="Any organisation other than a municipality: the province, a water board, a foundation, "
-    "a network, a region..."
+    "a network, a region...",
 )
 class Organization(Participant):
     slug: str = strawberry.field(description='Stable, lower-case, hyphenated identifier: "stichting-zet".')
@@ -216,6 +225,12 @@ class Organization(Participant):
             version=row.version,
             updated_at=as_utc(row.updated_at),
         )
+
+    @classmethod
+    async def resolve_reference(cls, info: Info, slug: str) -> Self | None:
+        """Federation: an Organization another subgraph refers to by slug (batched: all references of one request in one statement)."""
+        row = await info.context.loaders.organization_by_slug.load(slug)
+        return None if row is None else cls.from_row(row)
 
     @classmethod
     def resolve_id(cls, root: Self, *, info: Info) -> str:
