@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Annotated, TypeVar
 
 import typer
@@ -195,6 +197,23 @@ def export_schema(
     from schema import api_sdl, subgraph_sdl
 
     typer.echo(subgraph_sdl() if subgraph else api_sdl())
+
+
+@cli.command("check-schema")
+def check_schema() -> None:
+    """Compare the schema with the latest release: breaking changes need a deprecation that ran its course."""
+    from app.schema_policy import releases, violations
+    from schema import api_sdl
+
+    root = Path(__file__).resolve().parent.parent
+    changelog = (root / "CHANGELOG.md").read_text("utf-8")
+    history = releases(root / "schema" / "released", changelog)
+    problems = violations(api_sdl(), history, changelog, dt.date.today())
+    for problem in problems:
+        typer.echo(problem, err=True)
+    if problems:
+        raise typer.Exit(1)
+    typer.echo(f"no breaking changes against {history[-1].version} that the policy does not allow")
 
 
 cli.command("export")(export_command)
