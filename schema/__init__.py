@@ -38,7 +38,6 @@ schema = Schema(
 )
 
 
-
 def api_sdl() -> str:
     """The schema as clients see it (what ``export-schema`` prints and schema/schema.graphql holds).
 

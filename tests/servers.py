@@ -52,15 +52,21 @@ class Server:
 
 @contextmanager
 def servers(
-    database_url: str, count: int = 1, *, workers: list[int] | None = None, env: dict[str, str] | None = None
+    database_url: str,
+    count: int = 1,
+    *,
+    workers: list[int] | None = None,
+    env: dict[str, str] | None = None,
+    serve_args: list[str] | None = None,
 ) -> Iterator[list[Server]]:
     """Start ``count`` servers on one database at once; wait until all are ready; stop them after."""
     environment = {**os.environ, "VEERKRACHT_DATABASE_URL": database_url, **(env or {})}
     started = []
     for index in range(count):
         port = free_port()
+        arguments = serve_args or ["serve", "--workers", str((workers or [1] * count)[index])]
         process = subprocess.Popen(
-            [sys.executable, "-m", "app", "serve", "--port", str(port), "--workers", str((workers or [1] * count)[index])],
+            [sys.executable, "-m", "app", *arguments, "--host", "127.0.0.1", "--port", str(port)],
             cwd=ROOT, env=environment, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         started.append(Server(port, process))
