@@ -10,11 +10,12 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from app import graphiql
 from app.db import create_engine, create_sessionmaker
 from app.migrate import current_revision, head_revision
 from app.services.changes import ChangeBroker
@@ -36,6 +37,10 @@ class GraphQLApp(GraphQL[Context, None]):
             authorization=request.headers.get("authorization"),
             broker=state.broker,
         )
+
+    async def render_graphql_ide(self, request: Request) -> Response:
+        """Our GraphiQL page, its assets served from /graphql-assets (Strawberry's own uses a CDN)."""
+        return graphiql.graphiql_response()
 
 
 async def healthz(_request: Request) -> JSONResponse:
@@ -85,6 +90,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *(
+                [Mount(graphiql.ASSETS_PATH, graphiql.assets(), name="graphql-assets")]
+                if settings.graphiql
+                else []
+            ),
         ],
         lifespan=lifespan,
     )
