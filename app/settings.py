@@ -36,6 +36,15 @@ class Settings(BaseSettings):
     """Subscriptions are woken by commits (PostgreSQL NOTIFY, or in-process on SQLite); they also look
     at the change log this often, in case a notification was missed while a listener reconnected."""
 
+    max_query_depth: int = 15
+    """Deepest nesting of fields an operation may have (Strawberry's QueryDepthLimiter)."""
+    max_aliases: int = 30
+    """Most aliases in one document."""
+    max_tokens: int = 5000
+    """Most lexical tokens in one document (GraphiQL's introspection query has about 400)."""
+    max_query_cost: int = 50_000
+    """Most items an operation may touch: `first` multiplied down nested connections."""
+
     max_page_size: int = 100
     """The largest ``first`` a connection accepts."""
 

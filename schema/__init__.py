@@ -9,6 +9,7 @@ from strawberry.types import ExecutionContext
 from schema.changes import Subscription
 from schema.errors import EXPECTED, classify
 from schema.fusions import Fusion
+from schema.limits import ConfiguredLimits, QueryCost
 from schema.mutations import Mutation
 from schema.participants import Municipality, Organization
 from schema.provenance import SourceDocument
@@ -35,6 +36,8 @@ schema = Schema(
     types=[Municipality, Organization, Fusion, SourceDocument],
     # An Apollo Federation v2 subgraph: other provincial services can extend our entities.
     federation_version="2.11",
+    # Query limits from the serving app's settings, checked before anything runs.
+    extensions=[ConfiguredLimits, QueryCost],
 )
 
 

@@ -1,0 +1,170 @@
+"""Query limits, checked before anything runs: depth, aliases, tokens (Strawberry's extensions) and cost.
+
+Cost follows GitHub's and Shopify's idea: every connection may return ``first`` items, so the items a query
+can touch multiply down nested connections. ``municipalities(first: 100) { involvements(first: 100) }``
+costs 100 + 100 x 100 = 10,100. The cost of each operation is reported in ``extensions.cost``; above the
+limit the operation is refused before a single SQL statement runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from graphql import (
+    ExecutionResult,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLInterfaceType,
+    GraphQLObjectType,
+    GraphQLSchema,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    get_named_type,
+    value_from_ast,
+)
+from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+
+from schema.pagination import DEFAULT_PAGE_SIZE
+
+QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
+
+
+def _first(field: FieldNode, definition: Any, variables: Mapping[str, Any]) -> int:
+    argument = definition.args.get("first")
+    node = next((a for a in field.arguments or () if a.name.value == "first"), None)
+    value = value_from_ast(node.value, argument.type, dict(variables)) if node and argument else None
+    if value is None:
+        default = argument.default_value if argument else None
+        value = default if isinstance(default, int) else DEFAULT_PAGE_SIZE
+    return max(int(value), 0)
+
+
+def _cost(
+    selection_set: SelectionSetNode,
+    parent: GraphQLObjectType | GraphQLInterfaceType,
+    multiplier: int,
+    schema: GraphQLSchema,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any],
+    seen: frozenset[str] = frozenset(),
+) -> int:
+    total = 0
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            definition = parent.fields.get(selection.name.value)
+            if definition is None or selection.selection_set is None:
+                continue
+            returned = get_named_type(definition.type)
+            child_multiplier = multiplier
+            if returned.name.endswith("Connection"):
+                page = _first(selection, definition, variables)
+                total += multiplier * page
+                child_multiplier = multiplier * page
+            if isinstance(returned, GraphQLObjectType | GraphQLInterfaceType):
+                total += _cost(
+                    selection.selection_set, returned, child_multiplier, schema, fragments, variables, seen
+                )
+            else:  # a union: its members' fields come through inline fragments
+                for member in getattr(returned, "types", []):
+                    total += _cost(
+                        selection.selection_set, member, child_multiplier, schema, fragments, variables, seen
+                    )
+        elif isinstance(selection, InlineFragmentNode):
+            condition = (
+                schema.get_type(selection.type_condition.name.value) if selection.type_condition else parent
+            )
+            if isinstance(condition, GraphQLObjectType | GraphQLInterfaceType):
+                total += _cost(
+                    selection.selection_set, condition, multiplier, schema, fragments, variables, seen
+                )
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+            fragment = fragments.get(selection.name.value)
+            if fragment is None:
+                continue
+            condition = schema.get_type(fragment.type_condition.name.value)
+            if isinstance(condition, GraphQLObjectType | GraphQLInterfaceType):
+                inner = seen | {selection.name.value}
+                total += _cost(
+                    fragment.selection_set, condition, multiplier, schema, fragments, variables, inner
+                )
+    return total
+
+
+def operation_cost(
+    schema: GraphQLSchema, operation: OperationDefinitionNode, fragments: Mapping[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any],
+) -> int:  # fmt: skip
+    root = {
+        "query": schema.query_type,
+        "mutation": schema.mutation_type,
+        "subscription": schema.subscription_type,
+    }[operation.operation.value]
+    if root is None:
+        return 0
+    return 1 + _cost(operation.selection_set, root, 1, schema, fragments, variables)
+
+
+class ConfiguredLimits(SchemaExtension):
+    """Strawberry's QueryDepthLimiter, MaxAliasesLimiter and MaxTokensLimiter, with the numbers taken from
+    the serving app's settings for each operation (one schema serves every app; a federation schema cannot
+    be built twice from the same types)."""
+
+    def on_operation(self) -> Iterator[None]:
+        context = self.execution_context
+        settings = context.context.settings
+        depth = QueryDepthLimiter(max_depth=settings.max_query_depth)
+        aliases = MaxAliasesLimiter(max_alias_count=settings.max_aliases)
+        context.validation_rules = (
+            *context.validation_rules,
+            *depth.validation_rules,
+            *aliases.validation_rules,
+        )
+        tokens = MaxTokensLimiter(max_token_count=settings.max_tokens)
+        context.parse_options["max_tokens"] = tokens.max_token_count
+        yield
+
+
+class QueryCost(SchemaExtension):
+    """Refuses operations above ``settings.max_query_cost``; reports the cost in ``extensions.cost``."""
+
+    cost: int | None = None
+
+    def on_execute(self) -> Iterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        limit = context.context.settings.max_query_cost
+        if document is not None:
+            definitions = document.definitions
+            fragments = {d.name.value: d for d in definitions if isinstance(d, FragmentDefinitionNode)}
+            operations = [d for d in definitions if isinstance(d, OperationDefinitionNode)]
+            name = context.operation_name
+            operation = next(
+                (o for o in operations if name is None or (o.name and o.name.value == name)), None
+            )
+            if operation is not None:
+                self.cost = operation_cost(
+                    context.schema._schema, operation, fragments, context.variables or {}
+                )
+                if self.cost > limit:
+                    context.result = ExecutionResult(
+                        data=None,
+                        errors=[
+                            GraphQLError(
+                                f"This query could touch {self.cost:,} items, more than the limit of {limit:,}. "
+                                "Ask for smaller pages (`first`) in nested connections, or page through them.",
+                                extensions={"code": QUERY_TOO_COSTLY, "cost": self.cost, "limit": limit},
+                            )
+                        ],
+                    )
+        yield
+
+    def get_results(self) -> dict[str, Any]:
+        if self.cost is None:
+            return {}
+        return {
+            "cost": {"requested": self.cost, "limit": self.execution_context.context.settings.max_query_cost}
+        }
