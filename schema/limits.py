@@ -8,10 +8,12 @@ limit the operation is refused before a single SQL statement runs.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator, Mapping
 from typing import Any
 
 from graphql import (
+    ASTValidationRule,
     ExecutionResult,
     FieldNode,
     FragmentDefinitionNode,
@@ -26,7 +28,7 @@ from graphql import (
     get_named_type,
     value_from_ast,
 )
-from strawberry.extensions import MaxAliasesLimiter, MaxTokensLimiter, QueryDepthLimiter, SchemaExtension
+from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
 
 from schema.pagination import DEFAULT_PAGE_SIZE
 
@@ -108,6 +110,14 @@ def operation_cost(
     return 1 + _cost(operation.selection_set, root, 1, schema, fragments, variables)
 
 
+@functools.lru_cache(maxsize=8)
+def _validation_rules(max_depth: int, max_aliases: int) -> tuple[type[ASTValidationRule], ...]:
+    """Strawberry's depth and alias rules for these limits, built once (each build defines new classes)."""
+    depth = QueryDepthLimiter(max_depth=max_depth)
+    aliases = MaxAliasesLimiter(max_alias_count=max_aliases)
+    return (*depth.validation_rules, *aliases.validation_rules)
+
+
 class ConfiguredLimits(SchemaExtension):
     """Strawberry's QueryDepthLimiter, MaxAliasesLimiter and MaxTokensLimiter, with the numbers taken from
     the serving app's settings for each operation (one schema serves every app; a federation schema cannot
@@ -116,15 +126,10 @@ class ConfiguredLimits(SchemaExtension):
     def on_operation(self) -> Iterator[None]:
         context = self.execution_context
         settings = context.context.settings
-        depth = QueryDepthLimiter(max_depth=settings.max_query_depth)
-        aliases = MaxAliasesLimiter(max_alias_count=settings.max_aliases)
-        context.validation_rules = (
-            *context.validation_rules,
-            *depth.validation_rules,
-            *aliases.validation_rules,
-        )
-        tokens = MaxTokensLimiter(max_token_count=settings.max_tokens)
-        context.parse_options["max_tokens"] = tokens.max_token_count
+        rules = _validation_rules(settings.max_query_depth, settings.max_aliases)
+        context.validation_rules = (*context.validation_rules, *rules)
+        # What MaxTokensLimiter does: a parser option.
+        context.parse_options["max_tokens"] = settings.max_tokens
         yield
 
 

@@ -9,7 +9,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.models import (
@@ -345,7 +345,3 @@ async def record_fusion(
     )
     await session.flush()
     return fusion
-
-
-async def count_rows(session: AsyncSession, model: type) -> int:
-    return int(await session.scalar(select(func.count()).select_from(model)) or 0)
