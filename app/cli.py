@@ -6,6 +6,8 @@ import asyncio
 import datetime as dt
 import logging
 import os
+import shutil
+import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -16,10 +18,11 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app import migrate
-from app.bootstrap import bootstrap, seed
+from app.bootstrap import BOOTSTRAP_PENDING_ENV, bootstrap, database_unreachable, describe, seed
 from app.data.loader import DatasetError
-from app.db import as_utc, create_engine, create_sessionmaker
+from app.db import as_utc, create_engine, create_sessionmaker, is_sqlite
 from app.models.enums import TokenScope
+from app.observability import configure_logging
 from app.services.tokens import TokenError, create_token, list_tokens, revoke_token
 from app.settings import Settings
 from app.transfer_cli import export_command, import_command
@@ -79,15 +82,51 @@ def serve(
 ) -> None:
     """Serve the API (GraphiQL at http://HOST:PORT/graphql)."""
     settings = _settings(database_url)
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(name)s: %(message)s")
+    configure_logging(settings.log_format, settings.log_level)
+    # Only an unreachable database at start leaves the bootstrap to the app processes; a stale value from
+    # an earlier `serve` in this process's environment must not.
+    os.environ.pop(BOOTSTRAP_PENDING_ENV, None)
     if bootstrap_database:
-        _with_engine(settings, bootstrap)
-    # alembic announces its context on every /readyz probe; only the bootstrap's messages are news.
-    logging.getLogger("alembic").setLevel(logging.WARNING)
-    # Worker processes build their own settings from the environment.
+        try:
+            _with_engine(settings, bootstrap)
+        except Exception as exc:
+            # SQLite is a file beside the service: an error there is a setup mistake, not an outage.
+            if is_sqlite(settings.database_url) or not database_unreachable(exc):
+                raise
+            # Serving anyway beats a crash loop: /healthz answers, /readyz says the database is
+            # unreachable, and every app process retries the bootstrap until the database answers.
+            logging.getLogger("veerkracht.bootstrap").warning(
+                "database unreachable at start (%s); serving anyway, bootstrap retried in the background",
+                describe(exc),
+            )
+            os.environ[BOOTSTRAP_PENDING_ENV] = "1"
+    # Worker processes build their own settings (and logging) from the environment.
     os.environ["VEERKRACHT_DATABASE_URL"] = settings.database_url
+    metrics_dir = None
+    if workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # prometheus_client's multiprocess mode: each worker writes its samples here, and /metrics (whichever
+        # worker answers) sums them. A fresh directory per start: old workers' files would count otherwise.
+        metrics_dir = tempfile.mkdtemp(prefix="veerkracht-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
     typer.echo(f"GraphiQL: http://{host}:{port}/graphql")
-    uvicorn.run("app.main:create_app_from_environment", factory=True, host=host, port=port, workers=workers)
+    try:
+        uvicorn.run(
+            "app.main:create_app_from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            # Our middleware writes a richer line per request (request id, operation, cost, SQL count).
+            access_log=False,
+            log_config=None,  # keep the logging configured above (JSON by default)
+            # On SIGTERM: stop accepting, let in-flight requests finish for this long, then exit.
+            timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+            # A subscription's messages are small; the same limit as for a request body.
+            ws_max_size=settings.max_body_bytes,
+        )
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
 
 
 @db_cli.command("upgrade")

@@ -46,12 +46,47 @@ def _configure_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str, *, echo: bool = False) -> AsyncEngine:
+# How long opening a PostgreSQL connection may take. asyncpg's default is 60 s: a database host that drops
+# packets would hold every request (and /readyz, and the start-up bootstrap) that long.
+CONNECT_TIMEOUT_SECONDS = 5.0
+# How long a request waits for a pooled connection when all are in use. SQLAlchemy's default is 30 s; while
+# the database is slow or down, a request that cannot get a connection soon should fail with an error
+# rather than pile up behind the others until the client gives up.
+POOL_TIMEOUT_SECONDS = 5.0
+
+
+def create_engine(
+    url: str, *, echo: bool = False, statement_timeout_seconds: float | None = None
+) -> AsyncEngine:
+    """The async engine for ``url``.
+
+    ``statement_timeout_seconds``: PostgreSQL cancels any statement running longer than this (SQLSTATE
+    57014, query_canceled), so that one runaway query cannot hold a connection and a request for ever.
+    None (the default) or 0 sets no limit, which is what migrations and the first-start load want. SQLite
+    has no such setting (it runs in-process, one writer at a time); there the value is ignored.
+    """
     kwargs: dict[str, Any] = {"echo": echo}
     if is_sqlite(url):
         kwargs["connect_args"] = {"timeout": 30}  # a writer waits up to 30 s for another's turn
     else:
-        kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=10)
+        connect_args: dict[str, Any] = {"timeout": CONNECT_TIMEOUT_SECONDS}
+        if statement_timeout_seconds:
+            # Sent in the startup packet, so it holds for every statement on every pooled connection.
+            milliseconds = max(1, round(statement_timeout_seconds * 1000))
+            connect_args["server_settings"] = {"statement_timeout": str(milliseconds)}
+        kwargs.update(
+            connect_args=connect_args,
+            # A database restart leaves every pooled connection dead. The pre-ping on checkout notices,
+            # and SQLAlchemy then discards the whole pool (every connection older than the failure) and
+            # connects afresh, so requests recover as soon as the database is back instead of each
+            # stumbling over one more dead connection. A connection that dies mid-statement (a fast
+            # shutdown terminates sessions) is invalidated at once: the asyncpg dialect counts an error
+            # on a closed connection as a disconnect, which likewise discards the rest of the pool.
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=10,
+            pool_timeout=POOL_TIMEOUT_SECONDS,
+        )
     engine = create_async_engine(url, **kwargs)
     if is_sqlite(url):
         event.listen(engine.sync_engine, "connect", _configure_sqlite)

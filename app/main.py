@@ -1,4 +1,4 @@
-"""The ASGI application: GraphQL at /graphql (GraphiQL for browsers), /healthz and /readyz."""
+"""The ASGI application: GraphQL at /graphql (GraphiQL for browsers), /healthz, /readyz and /metrics."""
 
 from __future__ import annotations
 
@@ -6,12 +6,16 @@ import contextlib
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from app import graphiql
 from app.db import create_engine, create_sessionmaker
 from app.health import healthz, readyz
+from app.middleware import RequestMiddleware
+from app.observability import configure_logging, instrument_engine, metrics, release_engine
 from app.services.changes import ChangeBroker
+from app.services.ratelimit import RateLimiter
 from app.settings import Settings
 from app.view import GraphQLApp
 from schema import schema
@@ -22,16 +26,39 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url, echo=settings.sql_echo)
+        # Imported here: this lifespan body is the only part of the module that needs them.
+        import asyncio
+
+        from app.bootstrap import bootstrap_pending, bootstrap_until_done
+
+        engine = create_engine(
+            settings.database_url,
+            echo=settings.sql_echo,
+            statement_timeout_seconds=settings.database_statement_timeout_seconds,
+        )
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
+        instrument_engine(engine)
+        app.state.rate_limiter = RateLimiter(settings)
         app.state.broker = ChangeBroker(settings.database_url, poll_seconds=settings.change_poll_seconds)
         await app.state.broker.start()
+        # `serve` found the database unreachable: start serving anyway (/readyz says why it is not ready)
+        # and bootstrap in the background once the database answers, instead of failing to start.
+        app.state.bootstrap = (
+            asyncio.create_task(bootstrap_until_done(settings.database_url)) if bootstrap_pending() else None
+        )
         try:
             yield
         finally:
+            if app.state.bootstrap is not None:
+                app.state.bootstrap.cancel()
+                # Already logged by bootstrap_until_done if it failed; shutting down is no time to raise.
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await app.state.bootstrap
             await app.state.broker.stop()
+            release_engine(engine)
+            await app.state.rate_limiter.close()
             await engine.dispose()
 
     graphql = GraphQLApp(schema, graphql_ide="graphiql" if settings.graphiql else None)
@@ -41,16 +68,26 @@ def create_app(settings: Settings | None = None) -> Starlette:
             WebSocketRoute("/graphql", graphql),
             Route("/healthz", healthz),
             Route("/readyz", readyz),
+            *([Route("/metrics", metrics)] if settings.metrics else []),
             *(
                 [Mount(graphiql.ASSETS_PATH, graphiql.assets(), name="graphql-assets")]
                 if settings.graphiql
                 else []
             ),
         ],
+        middleware=[
+            Middleware(
+                RequestMiddleware,
+                max_body_bytes=settings.max_body_bytes,
+                timeout_seconds=settings.request_timeout_seconds,
+            )
+        ],
         lifespan=lifespan,
     )
 
 
 def create_app_from_environment() -> Starlette:
-    """Factory for ``uvicorn --factory`` (each worker process reads the environment)."""
-    return create_app(Settings())
+    """Factory for ``uvicorn --factory`` (each worker process reads the environment and sets up its logging)."""
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)

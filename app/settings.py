@@ -48,6 +48,36 @@ class Settings(BaseSettings):
     max_page_size: int = 100
     """The largest ``first`` a connection accepts."""
 
+    introspection: bool = True
+    """Answer introspection queries (GraphiQL and code generators need them). When off, GraphQL's
+    "Did you mean ...?" field suggestions are off too, so the schema cannot be guessed field by field."""
+
+    max_body_bytes: int = 1_000_000
+    """Largest request body accepted; a larger one is refused with 413 before it is read whole."""
+    request_timeout_seconds: float = 30.0
+    """A request still running after this long is cancelled and answered with 504."""
+    database_statement_timeout_seconds: float = 10.0
+    """PostgreSQL cancels any statement running longer than this (``statement_timeout``)."""
+
+    rate_limit_per_minute: int = 200_000
+    """Query cost (see ``max_query_cost``) a token may spend per minute; each operation costs at least 1."""
+    anonymous_rate_limit_per_minute: int = 60_000
+    """Query cost a client address without a token may spend per minute."""
+    redis_url: str | None = None
+    """When set (``redis://host:6379/0``), rate limits are counted in Redis and shared by every instance;
+    otherwise each process counts on its own."""
+    redis_key_prefix: str = "veerkracht"
+    """Prefix of the rate-limit keys in Redis (deployments sharing one Redis need different ones)."""
+    trust_forwarded_for: bool = False
+    """Take the client address from ``X-Forwarded-For`` (set this only behind a proxy that sets it)."""
+
+    log_format: Literal["json", "text"] = "json"
+    log_level: str = "INFO"
+    metrics: bool = True
+    """Serve Prometheus metrics at /metrics."""
+    shutdown_grace_seconds: int = 20
+    """On SIGTERM, in-flight requests get this long to finish before the process exits."""
+
     sql_echo: bool = False
 
     @field_validator("database_url")

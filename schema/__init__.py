@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
+
 import strawberry
 from graphql import GraphQLError, print_schema
 from strawberry.types import ExecutionContext
 
+from app.observability import current_request
 from schema.changes import Subscription
-from schema.errors import EXPECTED, classify
+from schema.errors import INTERNAL_SERVER_ERROR, classify
 from schema.fusions import Fusion
 from schema.limits import ConfiguredLimits, QueryCost
 from schema.mutations import Mutation
+from schema.operations import (
+    CountedParserCache,
+    CountedValidationCache,
+    OperationPolicy,
+    strip_suggestions,
+)
 from schema.participants import Municipality, Organization
 from schema.provenance import SourceDocument
 from schema.query import Query
@@ -23,9 +33,37 @@ class Schema(strawberry.federation.Schema):
         """Every error gets ``extensions.code``; only unexpected ones are logged (with their traceback).
 
         A client's mistake (bad argument, unknown code, invalid query) is answered, not logged as a fault.
+        Each unexpected error gets an ``errorId``, logged with it; in production its message (which may
+        hold SQL or internals) is replaced by one that gives only that id, for the operator to look up.
         """
-        unexpected = [error for error in errors if classify(error) not in EXPECTED]
-        super().process_errors(unexpected, execution_context)
+        codes = [classify(error) for error in errors]
+        settings = getattr(getattr(execution_context, "context", None), "settings", None)
+        record = current_request.get()
+        if record is not None and codes and record.outcome == "ok":
+            record.outcome = codes[0]
+        for error, code in zip(errors, codes, strict=True):
+            if settings is not None and not settings.introspection:
+                strip_suggestions(error)
+            if code != INTERNAL_SERVER_ERROR:  # a client's mistake or a refusal: answered, not logged
+                continue
+            error_id = uuid.uuid4().hex
+            if record is not None:
+                record.error_ids.append(error_id)
+            logger.error(
+                "unexpected error %s in %s: %s",
+                error_id,
+                error.path or "the operation",
+                error.message,
+                exc_info=error.original_error or error,
+                extra={"error_id": error_id},
+            )
+            error.extensions = {**(error.extensions or {}), "errorId": error_id}
+            if settings is None or settings.environment == "production":
+                error.message = (
+                    f"Internal error; nothing about it is shown here. Quote error id {error_id} "
+                    "to the service's operators, who can find it in the logs."
+                )
+                error.original_error = None
 
 
 schema = Schema(
@@ -37,8 +75,17 @@ schema = Schema(
     # An Apollo Federation v2 subgraph: other provincial services can extend our entities.
     federation_version="2.11",
     # Query limits from the serving app's settings, checked before anything runs.
-    extensions=[ConfiguredLimits, QueryCost],
+    # Parse and validation caches: a client sends the same few documents again and again.
+    extensions=[
+        ConfiguredLimits,
+        OperationPolicy,
+        QueryCost,
+        lambda: CountedParserCache(maxsize=512),
+        lambda: CountedValidationCache(maxsize=512),
+    ],
 )
+
+logger = logging.getLogger("veerkracht.errors")
 
 
 def api_sdl() -> str:

@@ -31,6 +31,19 @@ class Context:
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.sessionmaker)
 
+    def client_address(self) -> str:
+        """The caller's network address: the connection's peer, or behind a trusted proxy the address that
+        proxy appended to ``X-Forwarded-For`` (the last entry: earlier ones are whatever the client sent)."""
+        request = self.request
+        if request is None:
+            return "unknown"
+        if self.settings.trust_forwarded_for:
+            forwarded = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",")]
+            if forwarded[-1]:
+                return str(forwarded[-1])
+        client = getattr(request, "client", None)
+        return str(client.host) if client is not None else "unknown"
+
     async def identity(self) -> Identity | None:
         """The caller's token, checked once per request; None when absent, unknown, revoked or malformed."""
         if self._identity is None:

@@ -25,14 +25,6 @@ def not_found(argument: str, message: str) -> GraphQLError:
 GRAPHQL_PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 GRAPHQL_VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 INTERNAL_SERVER_ERROR = "INTERNAL_SERVER_ERROR"
-EXPECTED = {
-    BAD_USER_INPUT,
-    NOT_FOUND,
-    UNAUTHENTICATED,
-    FORBIDDEN,
-    GRAPHQL_PARSE_FAILED,
-    GRAPHQL_VALIDATION_FAILED,
-}
 
 # Arguments that take global ids, by field: where Strawberry's relay rejects an id, say which argument.
 _ID_ARGUMENTS = {"node": "id", "nodes": "ids"}
@@ -51,6 +43,10 @@ def classify(error: GraphQLError) -> str:
                 f"Invalid argument `{argument}`: not an id of this API ({error.message}). "
                 "Use the `id` of an object this API returned."
             )
+        elif isinstance(original, GraphQLError):
+            # graphql-core attaches the coercion error to a variable's error ("Variable '$x' got invalid
+            # value ..."): the request's input is wrong, nothing crashed.
+            extensions["code"] = (original.extensions or {}).get("code", BAD_USER_INPUT)
         elif original is None:
             parse_failed = error.message.startswith("Syntax Error")
             extensions["code"] = GRAPHQL_PARSE_FAILED if parse_failed else GRAPHQL_VALIDATION_FAILED

@@ -9,7 +9,7 @@ limit the operation is refused before a single SQL statement runs.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 from graphql import (
@@ -30,19 +30,24 @@ from graphql import (
 )
 from strawberry.extensions import MaxAliasesLimiter, QueryDepthLimiter, SchemaExtension
 
+from app.observability import RATE_LIMITED as RATE_LIMIT_REJECTIONS
+from app.observability import current_request
 from schema.pagination import DEFAULT_PAGE_SIZE
 
 QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
+RATE_LIMITED = "RATE_LIMITED"
 
 
 def _first(field: FieldNode, definition: Any, variables: Mapping[str, Any]) -> int:
     argument = definition.args.get("first")
     node = next((a for a in field.arguments or () if a.name.value == "first"), None)
     value = value_from_ast(node.value, argument.type, dict(variables)) if node and argument else None
-    if value is None:
+    # Variables are not coerced yet when the cost is computed: a missing one or one of the wrong type is
+    # reported by execution; the cost counts the default page for it meanwhile.
+    if not isinstance(value, int) or isinstance(value, bool):
         default = argument.default_value if argument else None
         value = default if isinstance(default, int) else DEFAULT_PAGE_SIZE
-    return max(int(value), 0)
+    return max(value, 0)
 
 
 def _cost(
@@ -133,12 +138,17 @@ class ConfiguredLimits(SchemaExtension):
         yield
 
 
+def _refuse(context: Any, error: GraphQLError) -> None:
+    context.result = ExecutionResult(data=None, errors=[error])
+
+
 class QueryCost(SchemaExtension):
-    """Refuses operations above ``settings.max_query_cost``; reports the cost in ``extensions.cost``."""
+    """Refuses operations above ``settings.max_query_cost``; reports the cost in ``extensions.cost``;
+    charges it to the caller's rate limit (429 with ``Retry-After`` when the budget is spent)."""
 
     cost: int | None = None
 
-    def on_execute(self) -> Iterator[None]:
+    async def on_execute(self) -> AsyncIterator[None]:
         context = self.execution_context
         document = context.graphql_document
         limit = context.context.settings.max_query_cost
@@ -154,18 +164,53 @@ class QueryCost(SchemaExtension):
                 self.cost = operation_cost(
                     context.schema._schema, operation, fragments, context.variables or {}
                 )
+                record = current_request.get()
+                if record is not None:
+                    record.cost = self.cost
                 if self.cost > limit:
-                    context.result = ExecutionResult(
-                        data=None,
-                        errors=[
-                            GraphQLError(
-                                f"This query could touch {self.cost:,} items, more than the limit of {limit:,}. "
-                                "Ask for smaller pages (`first`) in nested connections, or page through them.",
-                                extensions={"code": QUERY_TOO_COSTLY, "cost": self.cost, "limit": limit},
-                            )
-                        ],
+                    _refuse(
+                        context,
+                        GraphQLError(
+                            f"This query could touch {self.cost:,} items, more than the limit of {limit:,}. "
+                            "Ask for smaller pages (`first`) in nested connections, or page through them.",
+                            extensions={"code": QUERY_TOO_COSTLY, "cost": self.cost, "limit": limit},
+                        ),
                     )
+                else:
+                    await self._charge(self.cost)
         yield
+
+    async def _charge(self, cost: int) -> None:
+        """Spend ``cost`` from the caller's budget: its token's, or without one its address's."""
+        context = self.execution_context
+        request = context.context.request
+        limiter = getattr(getattr(request, "app", None), "state", None)
+        limiter = getattr(limiter, "rate_limiter", None)
+        if limiter is None:
+            return
+        identity = await context.context.identity()
+        caller = identity.name if identity is not None else context.context.client_address()
+        refusal = await limiter.spend(caller, anonymous=identity is None, cost=cost)
+        if refusal is None:
+            return
+        RATE_LIMIT_REJECTIONS.labels(refusal.caller_kind).inc()
+        response = context.context.response
+        if response is not None:  # HTTP (a subscription's websocket has no status to set)
+            response.status_code = 429
+            response.headers["Retry-After"] = str(refusal.retry_after)
+        whose = "this token's" if identity is not None else "this address's"
+        _refuse(
+            context,
+            GraphQLError(
+                f"Rate limit reached: {whose} budget is {refusal.limit:,} cost units per minute and this "
+                f"operation costs {cost:,}. Try again in {refusal.retry_after} s.",
+                extensions={
+                    "code": RATE_LIMITED,
+                    "retryAfter": refusal.retry_after,
+                    "limitPerMinute": refusal.limit,
+                },
+            ),
+        )
 
     def get_results(self) -> dict[str, Any]:
         if self.cost is None:

@@ -45,6 +45,10 @@ def test_services_and_healthchecks() -> None:
     assert "ports" not in services["api"], "the replicas are reached through the proxy only"
     assert services["proxy"]["ports"] == ["127.0.0.1:8080:8080"]
     assert services["proxy"]["depends_on"]["api"]["condition"] == "service_healthy"
+    environment = services["api"]["environment"]
+    assert environment["VEERKRACHT_REDIS_URL"] == "redis://redis:6379/0", "replicas share rate limits"
+    assert environment["VEERKRACHT_TRUST_FORWARDED_FOR"] == "true", "behind the proxy, limits are per client"
+    assert services["api"]["depends_on"]["redis"]["condition"] == "service_healthy"
 
 
 def test_the_proxy_forwards_http_and_websockets_to_the_replicas() -> None:

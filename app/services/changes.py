@@ -19,12 +19,17 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.db import CONNECT_TIMEOUT_SECONDS
 from app.models import Change
 from app.services.audit import NOTIFY_CHANNEL, last_sequence
 
 log = logging.getLogger("veerkracht.changes")
 
 BATCH = 500
+RECONNECT_SECONDS = 1.0
+"""Pause between attempts to get the LISTEN connection back (a connection attempt is cheap)."""
+KEEPALIVE_SECONDS = 10.0
+"""How often an idle LISTEN connection is checked, and how long the check (or closing it) may take."""
 
 
 async def changes_after(session: AsyncSession, *, after_sequence: int, first: int) -> Sequence[Change]:
@@ -48,6 +53,8 @@ class ChangeBroker:
         self._waiters: set[asyncio.Event] = set()
         self._task: asyncio.Task[None] | None = None
         self.listening = asyncio.Event()
+        self._down_since: float | None = None
+        """When the listener lost its connection (loop time); None while it listens."""
 
     def wake(self) -> None:
         for waiter in self._waiters:
@@ -75,24 +82,53 @@ class ChangeBroker:
                 await self._task
 
     async def _listen_forever(self, dsn: str) -> None:
+        """Keep a LISTEN connection, reconnecting for as long as the app runs.
+
+        The connection is lost when PostgreSQL restarts or the network drops it. Any error is retried: a
+        listener that gave up would leave subscribers on the slow poll for good, silently. While it is
+        down, the poll (``poll_seconds``) still delivers; on reconnecting, every subscriber is woken to
+        catch up on what committed meanwhile. An outage is logged once when it starts and once when it ends.
+        """
         while True:
             try:
-                connection = await asyncpg.connect(dsn)
-                closed = asyncio.Event()
-                connection.add_termination_listener(lambda _connection, closed=closed: closed.set())
-                try:
-                    await connection.add_listener(NOTIFY_CHANNEL, lambda *_args: self.wake())
-                    self.listening.set()
-                    self.wake()  # catch up on anything committed while not listening
-                    await closed.wait()
-                finally:
-                    self.listening.clear()
-                    await connection.close()
+                await self._listen(dsn)
+                reason = "connection closed"
             except asyncio.CancelledError:
                 raise
-            except (OSError, asyncpg.PostgresError) as exc:
-                log.warning("change listener lost its connection (%s); reconnecting", exc)
-                await asyncio.sleep(1)
+            except Exception as exc:
+                reason = f"{type(exc).__name__}: {exc}"
+            if self._down_since is None:  # the first failure of this outage
+                log.warning("change listener lost its connection (%s); reconnecting", reason)
+                self._down_since = asyncio.get_running_loop().time()
+            await asyncio.sleep(RECONNECT_SECONDS)
+
+    async def _listen(self, dsn: str) -> None:
+        """Listen on one connection until it closes (returns) or fails (raises)."""
+        connection = await asyncpg.connect(dsn, timeout=CONNECT_TIMEOUT_SECONDS)
+        closed = asyncio.Event()
+        connection.add_termination_listener(lambda _connection: closed.set())
+        try:
+            await connection.add_listener(NOTIFY_CHANNEL, lambda *_args: self.wake())
+            self.listening.set()
+            if self._down_since is not None:
+                elapsed = asyncio.get_running_loop().time() - self._down_since
+                log.info("change listener listening again after %.1f s", elapsed)
+                self._down_since = None
+            self.wake()  # catch up on anything committed while not listening
+            while not closed.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(closed.wait(), timeout=KEEPALIVE_SECONDS)
+                    return
+                # A peer that vanished without closing the connection (a host that died, a network
+                # partition) shows only when the connection is used: without this, the listener would
+                # wait on a dead socket for as long as the kernel keeps it.
+                await connection.execute("SELECT 1", timeout=KEEPALIVE_SECONDS)
+        finally:
+            self.listening.clear()
+            try:
+                await connection.close(timeout=KEEPALIVE_SECONDS)
+            except Exception:
+                connection.terminate()  # closing politely failed; drop the socket
 
 
 async def follow(

@@ -1,0 +1,90 @@
+"""Per-operation policy: what the request log and metrics learn of an operation, introspection, and the
+parse and validation caches.
+
+When ``settings.introspection`` is off, introspection queries are refused (graphql-core's
+NoSchemaIntrospectionCustomRule) and validation runs with graphql-core's ``hide_suggestions``, so that
+"Did you mean ...?" cannot be used to guess the schema field by field. Execution-time messages (a variable
+of an unknown enum value, say) carry suggestions too; Strawberry does not pass ``hide_suggestions`` to
+execution, so :func:`strip_suggestions` takes them off the finished errors.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from graphql import GraphQLError, NoSchemaIntrospectionCustomRule, validate
+from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
+from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
+from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+
+from app.observability import CACHE, current_request
+
+_SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
+
+
+def strip_suggestions(error: GraphQLError) -> None:
+    error.message = _SUGGESTION.sub("", error.message)
+
+
+class OperationPolicy(SchemaExtension):
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if not context.context.settings.introspection and context.graphql_document is not None:
+            # Validating here (Strawberry skips its own validation when an extension has done it) is the
+            # only way to hand graphql-core's `hide_suggestions` to validation.
+            rules = (
+                *context.validation_rules,
+                NoSchemaIntrospectionCustomRule,
+                MaybeNullValidationRule,
+                OneOfInputValidationRule,
+            )
+            context.pre_execution_errors = validate(
+                context.schema._schema, context.graphql_document, rules, hide_suggestions=True
+            )
+        yield
+
+    def on_operation(self) -> Iterator[None]:
+        yield
+        record = current_request.get()
+        context = self.execution_context
+        if record is not None:
+            record.operation = context.operation_name
+            try:
+                record.operation_type = context.operation_type.value
+            except RuntimeError:  # no document: it did not parse
+                record.operation_type = None
+
+
+def _hits(cached: Any) -> int:
+    """Hits so far of an ``functools.lru_cache`` function."""
+    return int(cached.cache_info().hits)
+
+
+class CountedParserCache(ParserCache):
+    """Strawberry's ParserCache (a document's text parsed once), counting hits and misses in /metrics."""
+
+    def on_parse(self) -> Iterator[None]:
+        context = self.execution_context
+        hits = _hits(self.cached_parse_document)
+        context.graphql_document = self.cached_parse_document(context.query, **context.parse_options)
+        CACHE.labels("parse", "hit" if _hits(self.cached_parse_document) > hits else "miss").inc()
+        yield
+
+
+class CountedValidationCache(ValidationCache):
+    """Strawberry's ValidationCache (a document validated once per set of rules), counting hits and
+    misses in /metrics. Leaves validation to :class:`OperationPolicy` when that has done it already (with
+    introspection off, validation hides suggestions, which the cache's function cannot)."""
+
+    def on_validate(self) -> Iterator[None]:
+        context = self.execution_context
+        if context.pre_execution_errors is None and context.graphql_document is not None:
+            hits = _hits(self.cached_validate_document)
+            context.pre_execution_errors = self.cached_validate_document(
+                context.schema._schema, context.graphql_document, context.validation_rules
+            )
+            hit = _hits(self.cached_validate_document) > hits
+            CACHE.labels("validation", "hit" if hit else "miss").inc()
+        yield
