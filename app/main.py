@@ -14,11 +14,13 @@ from app.db import create_engine, create_sessionmaker
 from app.health import healthz, readyz
 from app.middleware import RequestMiddleware
 from app.observability import configure_logging, instrument_engine, metrics, release_engine
+from app.response_cache import ResponseCache
 from app.services.changes import ChangeBroker
 from app.services.ratelimit import RateLimiter
 from app.settings import Settings
 from app.view import GraphQLApp
 from schema import schema
+from schema.participants import today
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -41,6 +43,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.sessionmaker = create_sessionmaker(engine)
         instrument_engine(engine)
         app.state.rate_limiter = RateLimiter(settings)
+        app.state.response_cache = (
+            ResponseCache(app.state.sessionmaker, max_entries=settings.response_cache_entries, today=today)
+            if settings.response_cache
+            else None
+        )
         app.state.broker = ChangeBroker(settings.database_url, poll_seconds=settings.change_poll_seconds)
         await app.state.broker.start()
         # `serve` found the database unreachable: start serving anyway (/readyz says why it is not ready)

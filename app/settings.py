@@ -78,6 +78,15 @@ class Settings(BaseSettings):
     shutdown_grace_seconds: int = 20
     """On SIGTERM, in-flight requests get this long to finish before the process exits."""
 
+    response_cache: bool = True
+    """Keep whole answers to queries and reuse them while no write has been committed (app/response_cache.py)."""
+    response_cache_entries: int = 2000
+    """Most answers kept per process (least recently used go first)."""
+
+    compiled_reads: bool = True
+    """Answer query root fields whose selection maps onto tables with one SQL statement each that builds
+    the JSON in the database (schema/compiled); off: every field goes through the resolvers."""
+
     sql_echo: bool = False
 
     @field_validator("database_url")

@@ -8,6 +8,7 @@ from typing import Any, TypeAlias
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.services.ratelimit import client_address
 from app.services.tokens import Identity, authenticate
 from app.settings import Settings
 from schema.loaders import Loaders
@@ -32,17 +33,8 @@ class Context:
         self.loaders = Loaders(self.sessionmaker)
 
     def client_address(self) -> str:
-        """The caller's network address: the connection's peer, or behind a trusted proxy the address that
-        proxy appended to ``X-Forwarded-For`` (the last entry: earlier ones are whatever the client sent)."""
-        request = self.request
-        if request is None:
-            return "unknown"
-        if self.settings.trust_forwarded_for:
-            forwarded = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",")]
-            if forwarded[-1]:
-                return str(forwarded[-1])
-        client = getattr(request, "client", None)
-        return str(client.host) if client is not None else "unknown"
+        """The caller's network address (see :func:`app.services.ratelimit.client_address`)."""
+        return client_address(self.request, trust_forwarded_for=self.settings.trust_forwarded_for)
 
     async def identity(self) -> Identity | None:
         """The caller's token, checked once per request; None when absent, unknown, revoked or malformed."""

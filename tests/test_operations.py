@@ -330,10 +330,11 @@ async def test_metrics_count_operations_outcomes_statements_and_rejections(seede
     assert "veerkracht_db_pool_checked_out" in exposition
 
 
-async def test_parse_and_validation_caches_are_used_and_counted(api: Api) -> None:
+async def test_parse_and_validation_caches_are_used_and_counted(seeded_url: str) -> None:
+    """With the response cache off: it would answer the repeats before they are parsed."""
     query = f"query Cached{uuid.uuid4().hex[:8]} {{ municipalities(first: 1) {{ nodes {{ code }} }} }}"
 
-    async def lookups() -> dict[str, float]:
+    async def lookups(api: Api) -> dict[str, float]:
         exposition = (await api.client.get("/metrics")).text
         found: dict[str, float] = {}
         for line in exposition.splitlines():
@@ -342,10 +343,11 @@ async def test_parse_and_validation_caches_are_used_and_counted(api: Api) -> Non
                 found[labels] = float(value)
         return found
 
-    before = await lookups()
-    for _ in range(3):
-        await api.data(query)
-    after = await lookups()
+    async with api_with(seeded_url, response_cache=False) as api:
+        before = await lookups(api)
+        for _ in range(3):
+            await api.data(query)
+        after = await lookups(api)
 
     def grew(cache: str, result: str) -> float:
         key = f'veerkracht_cache_lookups_total{{cache="{cache}",result="{result}"}}'

@@ -12,6 +12,7 @@ import logging
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from limits import RateLimitItemPerMinute
 from limits.aio.storage import MemoryStorage, Storage
@@ -22,6 +23,19 @@ from redis.asyncio import ConnectionPool
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
+
+
+def client_address(request: Any, *, trust_forwarded_for: bool) -> str:
+    """The caller's network address: the connection's peer, or behind a trusted proxy the address that
+    proxy appended to ``X-Forwarded-For`` (the last entry: earlier ones are whatever the client sent)."""
+    if request is None:
+        return "unknown"
+    if trust_forwarded_for:
+        forwarded = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",")]
+        if forwarded[-1]:
+            return str(forwarded[-1])
+    client = getattr(request, "client", None)
+    return str(client.host) if client is not None else "unknown"
 
 
 @dataclass(frozen=True)
