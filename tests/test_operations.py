@@ -371,3 +371,12 @@ async def test_bad_variables_are_the_clients_mistake_even_in_production(seeded_u
         required = "query($n: Int!) { municipalities(first: $n) { nodes { code } } }"
         errors = await api.errors(required, {})
         assert errors[0]["extensions"]["code"] == "BAD_USER_INPUT"
+
+
+async def test_one_operation_per_request_batches_are_refused(api: Api) -> None:
+    """The batch limit is one: a JSON array of operations is refused whole, none of it runs."""
+    api.statements.clear()
+    response = await api.client.post("/graphql", json=[{"query": QUERY}, {"query": QUERY}])
+    assert response.status_code == 400
+    assert "Batching is not enabled" in response.text
+    assert api.statements == []
