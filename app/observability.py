@@ -197,3 +197,10 @@ async def metrics(_request: Request) -> Response:
     else:
         body = generate_latest()
     return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+COMPILED_ROOT_FIELDS = Counter(
+    "veerkracht_compiled_root_fields",
+    "Query root fields answered by one compiled SQL statement (compiled) or by the resolvers (fallback).",
+    ["result"],
+)

@@ -11,6 +11,7 @@ from strawberry.types import ExecutionContext
 
 from app.observability import current_request
 from schema.changes import Subscription
+from schema.compiled import CompiledReads
 from schema.errors import INTERNAL_SERVER_ERROR, classify
 from schema.fusions import Fusion
 from schema.limits import ConfiguredLimits, QueryCost
@@ -80,6 +81,7 @@ schema = Schema(
         ConfiguredLimits,
         OperationPolicy,
         QueryCost,
+        CompiledReads,
         lambda: CountedParserCache(maxsize=512),
         lambda: CountedValidationCache(maxsize=512),
     ],
