@@ -18,6 +18,7 @@ against a real server. What this view adds:
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -131,6 +132,12 @@ def _failed_before_execution(result: ExecutionResult) -> bool:
     return result.data is None and bool(errors) and all(error.path is None for error in errors)
 
 
+def _unfragment(value: object) -> object:
+    if isinstance(value, orjson.Fragment):
+        return orjson.loads(value.contents)
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
 def _is_internal(error: GraphQLError) -> bool:
     """Whether a request error is our fault (500), not the client's (400), by the schema's error code."""
     return (error.extensions or {}).get("code") == INTERNAL_SERVER_ERROR
@@ -233,7 +240,12 @@ class GraphQLApp(GraphQL[Context, None]):
         Text, not bytes: Strawberry sends bytes over a websocket as binary frames, which the
         graphql-transport-ws protocol does not allow.
         """
-        return orjson.dumps(data).decode()
+        try:
+            return orjson.dumps(data).decode()
+        except TypeError:
+            # A lone surrogate (which Strawberry's ID and Date parsers quote from a client's variable in
+            # their messages) is not UTF-8; the standard library writes it as a JSON escape.
+            return json.dumps(data, separators=(",", ":"), default=_unfragment)
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         state = request.app.state

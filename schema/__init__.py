@@ -7,12 +7,14 @@ import uuid
 
 import strawberry
 from graphql import GraphQLError, print_schema
+from strawberry.federation.schema import FederationAny
 from strawberry.types import ExecutionContext
+from strawberry.types.info import Info
 
 from app.observability import current_request
 from schema.changes import Subscription
 from schema.compiled import CompiledReads
-from schema.errors import INTERNAL_SERVER_ERROR, classify
+from schema.errors import INTERNAL_SERVER_ERROR, bad_input, classify
 from schema.fusions import Fusion
 from schema.limits import ConfiguredLimits, QueryCost
 from schema.mutations import Mutation
@@ -28,6 +30,20 @@ from schema.query import Query
 
 
 class Schema(strawberry.federation.Schema):
+    def entities_resolver(self, info: Info, representations: list[FederationAny]) -> list[FederationAny]:
+        """Strawberry's (its annotations make the `_entities` field: keep them), after checking each representation names an entity type of this subgraph (Strawberry
+        looks ``__typename`` up unchecked: a malformed one would be an internal error)."""
+        union = self._schema.get_type("_Entity")
+        entities = {member.name for member in getattr(union, "types", [])}
+        for index, representation in enumerate(representations):
+            type_name = representation.get("__typename") if isinstance(representation, dict) else None
+            if type_name not in entities:
+                raise bad_input(
+                    "representations",
+                    f"item {index} must be an object whose `__typename` is one of {', '.join(sorted(entities))}",
+                )
+        return super().entities_resolver(info, representations)
+
     def process_errors(
         self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None
     ) -> None:

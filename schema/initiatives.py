@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Annotated, Self
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 import strawberry
 from strawberry import relay
@@ -19,13 +19,16 @@ from app.services.pagination import Page, PageRequest
 from app.services.text import fold, fold_words
 from schema.context import Info
 from schema.errors import bad_input
-from schema.nodes import integer_keys, load_nodes
+from schema.nodes import integer_keys, load_nodes, reference_key
 from schema.pagination import AfterArg, CountedConnection, FirstArg, page_request
 from schema.provenance import Citation, citations_of
 
 if TYPE_CHECKING:
     from schema.participants import Participant
 
+
+MAX_SEARCH_WORDS = 20
+"""Words in ``InitiativeFilter.search``."""
 
 InvolvementFilterArg = Annotated[
     "InvolvementFilter | None", strawberry.argument(name="filter", description="Only these involvements.")
@@ -104,8 +107,9 @@ class Initiative(relay.Node):
         )
 
     @classmethod
-    async def resolve_reference(cls, info: Info, slug: str) -> Self | None:
+    async def resolve_reference(cls, info: Info, **representation: Any) -> Self | None:
         """Federation: an Initiative another subgraph refers to by slug (batched: all references of one request in one statement)."""
+        slug = reference_key("Initiative", "slug", representation)
         row = await info.context.loaders.initiative_by_slug.load(slug)
         return None if row is None else cls.from_row(row)
 
@@ -305,15 +309,21 @@ async def initiative_criteria(info: Info, filter_: InitiativeFilter | None) -> I
             raise bad_input("filter.theme", "must contain letters or digits")
     search_words: tuple[str, ...] = ()
     if filter_.search is not None:
-        search_words = tuple(fold_words(filter_.search))
+        search_words = tuple(dict.fromkeys(fold_words(filter_.search)))
         if not search_words:
             raise bad_input("filter.search", "must contain at least one word of letters or digits")
+        # Each word is a condition of its own: thousands of them overflow SQLite's expression depth.
+        if len(search_words) > MAX_SEARCH_WORDS:
+            raise bad_input(
+                "filter.search", f"give at most {MAX_SEARCH_WORDS} words (got {len(search_words)})"
+            )
+    # Each listed value is a statement parameter: repeats (a variable can hold thousands) are dropped.
     return InitiativeCriteria(
-        kinds=None if filter_.kinds is None else tuple(filter_.kinds),
-        statuses=None if filter_.statuses is None else tuple(filter_.statuses),
+        kinds=None if filter_.kinds is None else tuple(dict.fromkeys(filter_.kinds)),
+        statuses=None if filter_.statuses is None else tuple(dict.fromkeys(filter_.statuses)),
         theme_folded=theme_folded,
         participant_ids=tuple(participant_ids),
-        roles=None if filter_.roles is None else tuple(filter_.roles),
+        roles=None if filter_.roles is None else tuple(dict.fromkeys(filter_.roles)),
         search_words=search_words,
     )
 

@@ -34,7 +34,15 @@ from app.models import (
 )
 from app.models.enums import FusionSide
 from app.services.filters import InvolvementCriteria, involvement_conditions
-from app.services.pagination import AnySelect, Page, PageRequest, count_by_parent, fetch_pages_by_parent
+from app.services.pagination import (
+    MAX_KEY,
+    AnySelect,
+    Page,
+    PageRequest,
+    count_by_parent,
+    fetch_pages_by_parent,
+)
+from app.services.text import storable
 
 K = TypeVar("K", bound=Hashable)
 V = TypeVar("V")
@@ -99,6 +107,19 @@ class FusionGraph:
 
     def all_successors(self, municipality_id: int) -> list[int]:
         return self._closure(municipality_id, self.successors)
+
+
+_CHUNK = 1000
+"""Keys per statement of a loader: well below SQLite's and PostgreSQL's limits on parameters."""
+
+
+def _could_exist(key: Hashable) -> bool:
+    """Whether a row could have ``key``: not text the databases cannot hold, not a number beyond INTEGER."""
+    if isinstance(key, str):
+        return storable(key)
+    if isinstance(key, int):
+        return -MAX_KEY <= key <= MAX_KEY
+    return True
 
 
 def _index(rows: Sequence[Any], key: Callable[[Any], K], keys: Sequence[K]) -> list[Any]:
@@ -169,8 +190,20 @@ class Loaders:
 
     def _rows_by(self, entity: Any, column: InstrumentedAttribute[K]) -> DataLoader[K, Any]:
         async def load(keys: list[K]) -> list[Any]:
-            rows = await self._run(lambda session: session.scalars(select(entity).where(column.in_(keys))))
-            return _index(rows.all(), lambda row: getattr(row, column.key), keys)
+            # A key no row can have is not sent to the database, which would refuse the statement rather
+            # than find nothing: text with a NUL or an unpaired surrogate, a number beyond INTEGER.
+            wanted = [key for key in keys if _could_exist(key)]
+
+            async def chunks(session: AsyncSession) -> list[Any]:
+                # In chunks: `nodes(ids: [...])` can name more ids than a statement may have parameters.
+                rows: list[Any] = []
+                for start in range(0, len(wanted), _CHUNK):
+                    statement = select(entity).where(column.in_(wanted[start : start + _CHUNK]))
+                    rows += (await session.scalars(statement)).all()
+                return rows
+
+            rows = await self._run(chunks) if wanted else []
+            return _index(rows, lambda row: getattr(row, column.key), keys)
 
         return DataLoader(load)
 

@@ -22,6 +22,8 @@ from app.models import Organization as OrganizationRow
 from app.models.enums import FusionKind, InitiativeKind, InitiativeStatus, OrganizationKind, PartnerRole
 from app.services import writes
 from app.services.audit import lock_change_log
+from app.services.pagination import parse_key
+from app.services.text import storable
 from app.services.writes import Problem, Rejected
 from schema.context import Info
 from schema.fusions import Fusion
@@ -108,8 +110,10 @@ async def _load(
     model, column = types[global_id.type_name]
     key: Any = global_id.node_id
     if column == "id":
-        key = int(key) if key.isdigit() else -1
-    row = await session.scalar(select(model).where(getattr(model, column) == key))
+        key = parse_key(key)
+    # A key no row can have (see parse_key and storable) is not sent to the database, which would refuse it.
+    found = key is not None and (column == "id" or storable(key))
+    row = await session.scalar(select(model).where(getattr(model, column) == key)) if found else None
     if row is None:
         raise _problem(path, f"There is no {global_id.type_name} with this id.", "NOT_FOUND")
     return row

@@ -11,7 +11,7 @@ import strawberry
 from strawberry import relay
 from strawberry.relay.types import NodeType
 
-from app.services.pagination import Page, PageRequest
+from app.services.pagination import Page, PageRequest, parse_key
 from schema.errors import bad_input
 
 _CURSOR_VERSION = "c1"
@@ -33,18 +33,21 @@ def encode_cursor(type_name: str, key: int) -> str:
 
 def decode_cursor(type_name: str, cursor: str, *, argument: str = "after") -> int:
     """The key a cursor stands for; a clear error when it is not a cursor of this connection."""
+    key = None
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        version, cursor_type, key = urlsafe_b64decode(padded.encode()).decode().split(":")
-        if version != _CURSOR_VERSION or not key.isdigit():
-            raise ValueError
+        version, cursor_type, text = urlsafe_b64decode(padded.encode()).decode().split(":")
+        # Only keys this API can have made: ASCII digits within the key column's range.
+        key = parse_key(text) if version == _CURSOR_VERSION else None
     except (ValueError, binascii.Error, UnicodeDecodeError):
+        pass
+    if key is None:
         raise bad_input(
             argument, f"{cursor!r} is not a cursor of this API; pass a cursor from a previous page"
-        ) from None
+        )
     if cursor_type != type_name:
         raise bad_input(argument, f"the cursor belongs to a list of {cursor_type}, not of {type_name}")
-    return int(key)
+    return key
 
 
 def page_request(type_name: str, first: int | None, after: str | None, max_page_size: int) -> PageRequest:

@@ -23,7 +23,7 @@ from schema.initiatives import (
     InvolvementFilterArg,
     involvement_connection,
 )
-from schema.nodes import load_nodes
+from schema.nodes import load_nodes, reference_key
 from schema.pagination import AfterArg, CountedConnection, FirstArg
 from schema.provenance import Citation, citations_of
 
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     from schema.fusions import Fusion
 
 FusionRef = Annotated["Fusion", strawberry.lazy("schema.fusions")]
-CODE_PATTERN = re.compile(r"^GM\d{4}$")
+CODE_PATTERN = re.compile(r"GM[0-9]{4}")
 _PROVINCE_TIMEZONE = ZoneInfo("Europe/Amsterdam")
 
 
@@ -41,7 +41,8 @@ def today() -> dt.date:
 
 
 def check_code(code: str, argument: str) -> str:
-    if not CODE_PATTERN.match(code):
+    # fullmatch and [0-9]: `^GM\d{4}$` let "GM0879\n" and Arabic-Indic digits through.
+    if not CODE_PATTERN.fullmatch(code):
         raise bad_input(argument, f'{code!r} is not a CBS municipality code (GM and four digits: "GM0879")')
     return code
 
@@ -91,8 +92,9 @@ class Municipality(Participant):
         )
 
     @classmethod
-    async def resolve_reference(cls, info: Info, code: str) -> Self | None:
+    async def resolve_reference(cls, info: Info, **representation: Any) -> Self | None:
         """Federation: a Municipality another subgraph refers to by CBS code (batched: all references of one request in one statement)."""
+        code = reference_key("Municipality", "code", representation)
         row = await info.context.loaders.municipality_by_code.load(code)
         return None if row is None else cls.from_row(row)
 
@@ -227,8 +229,9 @@ class Organization(Participant):
         )
 
     @classmethod
-    async def resolve_reference(cls, info: Info, slug: str) -> Self | None:
+    async def resolve_reference(cls, info: Info, **representation: Any) -> Self | None:
         """Federation: an Organization another subgraph refers to by slug (batched: all references of one request in one statement)."""
+        slug = reference_key("Organization", "slug", representation)
         row = await info.context.loaders.organization_by_slug.load(slug)
         return None if row is None else cls.from_row(row)
 

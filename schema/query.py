@@ -39,6 +39,7 @@ from schema.initiatives import (
     initiative_criteria,
     involvement_criteria,
 )
+from schema.nodes import ConcreteNodeIds
 from schema.pagination import AfterArg, CountedConnection, FirstArg, page_request
 from schema.participants import (
     Municipality,
@@ -94,9 +95,12 @@ class DatasetInfo:
 
 @strawberry.type(description="Who is involved in what in the programme Versterken Sociale Veerkracht.")
 class Query:
-    node: relay.Node | None = relay.node(description="Any object by its global `id`.")
+    node: relay.Node | None = relay.node(
+        description="Any object by its global `id`.", extensions=[ConcreteNodeIds()]
+    )
     nodes: list[relay.Node | None] = relay.node(
         description="Objects by their global ids, in the same order; null for an id that matches nothing.",
+        extensions=[ConcreteNodeIds()],
     )
 
     @strawberry.field(

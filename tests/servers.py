@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -27,6 +29,26 @@ def free_port() -> int:
 class Server:
     port: int
     process: subprocess.Popen[str]
+    lines: list[str] = field(default_factory=list)
+    """What the server wrote to stderr (its log), read as it comes: unread, a full pipe would block the
+    server as soon as it logs a line (one per request)."""
+    _reader: threading.Thread | None = None
+
+    def __post_init__(self) -> None:
+        self._reader = threading.Thread(target=self._drain, daemon=True)
+        self._reader.start()
+
+    def _drain(self) -> None:
+        with contextlib.suppress(ValueError, OSError):  # closed when the server is stopped
+            assert self.process.stderr is not None
+            for line in self.process.stderr:
+                self.lines.append(line)
+
+    def log(self) -> str:
+        """The log so far; all of it once the process has ended."""
+        if self.process.poll() is not None and self._reader is not None:
+            self._reader.join(timeout=10)
+        return "".join(self.lines)
 
     @property
     def url(self) -> str:
@@ -39,7 +61,7 @@ class Server:
     def wait_ready(self, deadline: float) -> None:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                error = self.process.stderr.read() if self.process.stderr else ""
+                error = self.log()
                 raise AssertionError(f"server exited with {self.process.returncode}: {error}")
             try:
                 if httpx.get(f"http://127.0.0.1:{self.port}/readyz", timeout=1).status_code == 200:

@@ -24,7 +24,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -233,22 +232,6 @@ async def _client(
             await asyncio.sleep(0.02)
 
 
-@contextlib.contextmanager
-def _collected_stderr(process: subprocess.Popen[str]) -> Iterator[list[str]]:
-    """Read the server's stderr as it comes: unread, a full pipe would block the server's logging."""
-    lines: list[str] = []
-
-    def drain() -> None:
-        with contextlib.suppress(ValueError, OSError):  # the pipe is closed when the server stops
-            assert process.stderr is not None
-            for line in process.stderr:
-                lines.append(line)
-
-    thread = threading.Thread(target=drain, daemon=True)
-    thread.start()
-    yield lines
-
-
 async def _ready(base: str) -> httpx.Response:
     async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_SECONDS) as client:
         return await client.get(f"{base}/readyz")
@@ -276,9 +259,8 @@ async def test_a_postgresql_restart_under_load_fails_only_while_it_is_down(runni
     env = {**NO_POLLING, **NO_RATE_LIMIT}  # subscriptions below can only be woken by NOTIFY
     with (
         servers(url, 2, env=env) as (listener, writer),
-        _collected_stderr(listener.process) as log,
-        _collected_stderr(writer.process),
     ):
+        log = listener.lines
         gilze = (await _graphql(listener, GILZE_EN_RIJEN, {}))["municipality"]
         first_five = await _graphql(listener, MUNICIPALITIES, {})
         requests = [

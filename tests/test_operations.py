@@ -138,7 +138,8 @@ async def test_anonymous_callers_are_limited_by_cost_per_address(seeded_url: str
         error = body["errors"][0]
         assert error["extensions"]["code"] == "RATE_LIMITED"
         assert error["extensions"]["limitPerMinute"] == 10
-        assert "address" in error["message"] and "costs 4" in error["message"]
+        assert "address" in error["message"]
+        assert "costs 4" in error["message"]
         # Another address has a budget of its own (behind a trusted proxy that names it).
         async with api_with(
             seeded_url, anonymous_rate_limit_per_minute=10, trust_forwarded_for=True

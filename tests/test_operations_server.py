@@ -67,8 +67,7 @@ async def test_sigterm_finishes_in_flight_requests_and_logs_json(fresh_url: str)
         assert response.json()["data"]["createInitiative"]["errors"] == []
         # uvicorn re-raises the signal once shut down, as a process without handlers would end.
         assert server.process.wait(timeout=20) in (0, -signal.SIGTERM)
-        assert server.process.stderr is not None
-        logged = _json_lines(server.process.stderr.read())
+        logged = _json_lines(server.log())
 
     access = [line for line in logged if line.get("request_id") == request_id]
     assert len(access) == 1, logged

@@ -19,6 +19,21 @@ from sqlalchemy.orm import InstrumentedAttribute
 AnySelect: TypeAlias = Select[*tuple[Any, ...]]
 Column: TypeAlias = InstrumentedAttribute[int]
 
+MAX_KEY = 2**31 - 1
+"""The largest primary key (and change sequence): the columns are INTEGER, 32 bits on PostgreSQL."""
+
+
+def parse_key(text: str) -> int | None:
+    """The primary key ``text`` spells in ASCII digits, within the columns' range; None for anything else.
+
+    ``str.isdigit`` is not enough: it accepts "²" and "١", which ``int`` refuses or reads as another number,
+    and a key beyond the INTEGER range makes the database refuse the statement instead of finding nothing.
+    """
+    if not text.isascii() or not text.isdigit() or len(text) > len(str(MAX_KEY)):
+        return None
+    key = int(text)
+    return key if key <= MAX_KEY else None
+
 
 @dataclass(frozen=True)
 class PageRequest:

@@ -10,6 +10,16 @@ import re
 import unicodedata
 
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(text: str) -> bool:
+    """Whether both databases can hold ``text``: PostgreSQL refuses NUL characters in text, and no driver can
+    encode an unpaired surrogate (JSON can carry one as an escape, ``"\\ud800"``).
+
+    No stored value contains either, so a key with one matches nothing and a value with one must be refused.
+    """
+    return _UNSTORABLE.search(text) is None
 
 
 def _strip_accents(text: str) -> str:

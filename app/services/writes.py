@@ -30,12 +30,18 @@ from app.models.enums import (
     OrganizationKind,
     PartnerRole,
 )
-from app.services.text import fold, search_document
+from app.services.text import fold, search_document, storable
 
-SLUG = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
-CODE = re.compile(r"^GM\d{4}$")
-WEBSITE = re.compile(r"^https?://[^\s/$.?#][^\s]*$", re.IGNORECASE)
+# Matched with fullmatch: with `^...$`, "pilot-altena\n" passed as a slug (`$` matches before a final
+# newline); and [0-9], since `\d` takes any script's digits, which no CBS code has.
+SLUG = re.compile(r"[a-z0-9]+(-[a-z0-9]+)*")
+CODE = re.compile(r"GM[0-9]{4}")
+WEBSITE = re.compile(r"https?://[^\s/$.?#][^\s]*", re.IGNORECASE)
 PROVINCE = "Noord-Brabant"
+MAX_WEBSITE = 500
+"""Characters in a website (the column's width)."""
+MAX_LISTED = 100
+"""Items in a list of an input (themes, codes): each is a statement parameter, and there is a limit."""
 
 
 @dataclass(frozen=True)
@@ -59,22 +65,59 @@ class _Checks:
     def add(self, path: Sequence[str], message: str, code: str = "INVALID") -> None:
         self.problems.append(Problem(tuple(path), message, code))
 
-    def text(self, path: Sequence[str], value: str | None, what: str, *, maximum: int = 300) -> None:
-        if value is not None and not value.strip():
-            self.add(path, f"The {what} must not be empty.")
-        elif value is not None and len(value) > maximum:
-            self.add(path, f"The {what} is longer than {maximum} characters.")
+    def text(
+        self,
+        path: Sequence[str],
+        value: str | None,
+        what: str,
+        *,
+        maximum: int = 300,
+        folded_maximum: int | None = None,
+    ) -> bool:
+        """Check a text; ``folded_maximum`` bounds its folded form (stored beside it, in a column that wide).
 
-    def slug(self, path: Sequence[str], value: str) -> None:
-        if not SLUG.match(value) or len(value) > 100:
+        Whether it passed: only text that passed may be used in a statement.
+        """
+        problems = len(self.problems)
+        if value is None:
+            return True
+        if not value.strip():
+            self.add(path, f"The {what} must not be empty.")
+        elif not storable(value):
+            self.add(path, f"The {what} contains a NUL character or an unpaired surrogate; remove it.")
+        elif len(value) > maximum:
+            self.add(path, f"The {what} is longer than {maximum} characters.")
+        elif folded_maximum is not None and len(fold(value)) > folded_maximum:
+            # fold() spells ligatures and symbols out ("㎯" is "rads2"): a short name can fold long.
+            self.add(
+                path,
+                f"The {what} is longer than {folded_maximum} letters and digits once its ligatures and "
+                "symbols are spelled out.",
+            )
+        return len(self.problems) == problems
+
+    def slug(self, path: Sequence[str], value: str) -> bool:
+        if not SLUG.fullmatch(value) or len(value) > 100:
             self.add(
                 path,
                 f'{value!r} is not a slug: use lower-case letters, digits and single hyphens, e.g. "pilot-altena".',
             )
+            return False
+        return True
+
+    def count(self, path: Sequence[str], values: Sequence[object], what: str) -> None:
+        if len(values) > MAX_LISTED:
+            self.add(path, f"Give at most {MAX_LISTED} {what} (got {len(values)}).")
 
     def raise_if_any(self) -> None:
         if self.problems:
             raise Rejected(self.problems)
+
+
+def _check_themes(checks: _Checks, themes: Sequence[str]) -> None:
+    checks.count(("input", "crossOverThemes"), themes, "themes")
+    for index, theme in enumerate(themes[:MAX_LISTED]):
+        checks.text(("input", "crossOverThemes", str(index)), theme, "theme", maximum=200, folded_maximum=200)
 
 
 def _themes(session: AsyncSession, initiative: Initiative, themes: Sequence[str]) -> None:
@@ -97,12 +140,11 @@ async def create_initiative(
     cross_over_themes: Sequence[str],
 ) -> Initiative:
     checks = _Checks()
-    checks.slug(("input", "slug"), slug)
+    slug_ok = checks.slug(("input", "slug"), slug)
     checks.text(("input", "name"), name, "name")
     checks.text(("input", "summary"), summary, "summary", maximum=5000)
-    for index, theme in enumerate(cross_over_themes):
-        checks.text(("input", "crossOverThemes", str(index)), theme, "theme", maximum=200)
-    if await session.scalar(select(Initiative.id).where(Initiative.slug == slug)) is not None:
+    _check_themes(checks, cross_over_themes)
+    if slug_ok and await session.scalar(select(Initiative.id).where(Initiative.slug == slug)) is not None:
         checks.add(("input", "slug"), f"An initiative with slug {slug!r} exists already.", "DUPLICATE")
     checks.raise_if_any()
     initiative = Initiative(
@@ -138,8 +180,8 @@ async def update_initiative(
         checks.raise_if_any()
     checks.text(("input", "name"), name, "name")
     checks.text(("input", "summary"), summary, "summary", maximum=5000)
-    for index, theme in enumerate(cross_over_themes or []):
-        checks.text(("input", "crossOverThemes", str(index)), theme, "theme", maximum=200)
+    if cross_over_themes is not None:
+        _check_themes(checks, cross_over_themes)
     checks.raise_if_any()
     if cross_over_themes is not None:
         # Themes first: their statements autoflush, and the initiative's row must change in one UPDATE
@@ -209,13 +251,15 @@ async def create_organization(
     session: AsyncSession, *, slug: str, name: str, kind: OrganizationKind, website: str | None
 ) -> Organization:
     checks = _Checks()
-    checks.slug(("input", "slug"), slug)
-    checks.text(("input", "name"), name, "name", maximum=200)
-    if website is not None and not WEBSITE.match(website):
+    slug_ok = checks.slug(("input", "slug"), slug)
+    checks.text(("input", "name"), name, "name", maximum=200, folded_maximum=200)
+    if website is not None and not WEBSITE.fullmatch(website):
         checks.add(
             ("input", "website"), f"{website!r} is not a web address starting with http:// or https://."
         )
-    if await session.scalar(select(Organization.id).where(Organization.slug == slug)) is not None:
+    elif website is not None:
+        checks.text(("input", "website"), website, "website", maximum=MAX_WEBSITE)
+    if slug_ok and await session.scalar(select(Organization.id).where(Organization.slug == slug)) is not None:
         checks.add(("input", "slug"), f"An organization with slug {slug!r} exists already.", "DUPLICATE")
     checks.raise_if_any()
     organization = Organization(
@@ -238,18 +282,21 @@ async def record_fusion(
 ) -> Fusion:
     """Dissolve the municipalities on ``effective_on``; for a merger, create the new one."""
     checks = _Checks()
-    checks.text(("input", "name"), name, "name", maximum=200)
+    name_ok = checks.text(("input", "name"), name, "name", maximum=200)
+    if resulting_name is not None and resulting_name.strip():  # an empty one is dealt with below, by kind
+        checks.text(("input", "resultingName"), resulting_name, "name", maximum=200, folded_maximum=200)
     if not dissolved_codes:
         checks.add(("input", "dissolvedCodes"), "Name at least one municipality that is dissolved.")
     if set(dissolved_codes) & set(resulting_codes):
         checks.add(("input", "resultingCodes"), "A municipality cannot be both dissolved and resulting.")
     for label, codes in (("dissolvedCodes", dissolved_codes), ("resultingCodes", resulting_codes)):
-        for index, code in enumerate(codes):
-            if not CODE.match(code):
+        checks.count(("input", label), codes, "codes")
+        for index, code in enumerate(codes[:MAX_LISTED]):
+            if not CODE.fullmatch(code):
                 checks.add(("input", label, str(index)), f"{code!r} is not a CBS code (GM and four digits).")
         if len(set(codes)) != len(codes):
             checks.add(("input", label), "A code is listed twice.")
-    if await session.scalar(
+    if name_ok and await session.scalar(
         select(Fusion.id).where(Fusion.name == name, Fusion.effective_on == effective_on)
     ):
         checks.add(
@@ -270,12 +317,12 @@ async def record_fusion(
         return [rows[code] for code in codes if code in rows]
 
     dissolved = await existing("dissolvedCodes", dissolved_codes)
-    day_before = effective_on - dt.timedelta(days=1)
+    # Compared with effective_on itself: `effective_on - 1 day` overflows on 0001-01-01.
     for index, municipality in enumerate(dissolved):
         path = ("input", "dissolvedCodes", str(index))
         if municipality.dissolved_on is not None and municipality.dissolved_on <= effective_on:
             checks.add(path, f"{municipality.name} was already dissolved on {municipality.dissolved_on}.")
-        elif municipality.founded_on is not None and municipality.founded_on > day_before:
+        elif municipality.founded_on is not None and municipality.founded_on >= effective_on:
             checks.add(
                 path,
                 f"{municipality.name} was founded on {municipality.founded_on}, not before {effective_on}.",
@@ -311,7 +358,7 @@ async def record_fusion(
         resulting = await existing("resultingCodes", resulting_codes)
         for index, municipality in enumerate(resulting):
             if not (
-                (municipality.founded_on is None or municipality.founded_on <= day_before)
+                (municipality.founded_on is None or municipality.founded_on < effective_on)
                 and (municipality.dissolved_on is None or municipality.dissolved_on > effective_on)
             ):
                 checks.add(
