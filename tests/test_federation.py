@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -14,7 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import Api
-from tests.databases import in_ci
+from tests.npm import npm_ci
 from tests.servers import ROOT, free_port, servers
 
 FEDERATION = Path(__file__).parent / "federation"
@@ -69,14 +68,7 @@ async def test_entities_are_resolved_in_batches(api: Api) -> None:
 
 @pytest.fixture(scope="module")
 def node_modules() -> Path:
-    if shutil.which("npm") is None:
-        if in_ci():
-            pytest.fail("npm is needed for the federation gateway test (CI=true)")
-        pytest.skip("npm is not installed")
-    subprocess.run(
-        ["npm", "ci", "--no-audit", "--no-fund"], cwd=FEDERATION, check=True, capture_output=True, timeout=600
-    )
-    return FEDERATION / "node_modules"
+    return npm_ci(FEDERATION, "the federation gateway test")
 
 
 @pytest.fixture

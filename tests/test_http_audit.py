@@ -12,7 +12,6 @@ and it does not look at the ``Allow`` header of a 405), so a few requests are ma
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
-from tests.databases import in_ci
+from tests.npm import npm_ci
 from tests.servers import servers
 
 HTTP_AUDIT = Path(__file__).parent / "http_audit"
@@ -37,14 +36,7 @@ ALLOWED_NOTICES: dict[str, str] = {}
 
 @pytest.fixture(scope="module")
 def node_modules() -> Path:
-    if shutil.which("npm") is None:
-        if in_ci():
-            pytest.fail("npm is needed for the GraphQL over HTTP audit (CI=true)")
-        pytest.skip("npm is not installed")
-    subprocess.run(
-        ["npm", "ci", "--no-audit", "--no-fund"], cwd=HTTP_AUDIT, check=True, capture_output=True, timeout=600
-    )
-    return HTTP_AUDIT / "node_modules"
+    return npm_ci(HTTP_AUDIT, "the GraphQL over HTTP audit")
 
 
 def _failures(results: list[dict[str, Any]], status: str) -> dict[str, str]:

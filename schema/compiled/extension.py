@@ -18,7 +18,7 @@ from graphql import (
 )
 from graphql.execution.values import VariableValues, get_variable_values
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from strawberry.extensions import SchemaExtension
 
 from app.observability import COMPILED_ROOT_FIELDS
@@ -61,9 +61,8 @@ def _plan(
     return plan
 
 
-async def _prepare_sqlite(session: AsyncSession) -> None:
+async def _prepare_sqlite(connection: AsyncConnection) -> None:
     """Register the base64 helpers on this SQLite connection (once per pooled connection)."""
-    connection = await session.connection()
     raw = await connection.get_raw_connection()
     if raw.info.get("veerkracht_base64"):
         return
@@ -168,11 +167,13 @@ class CompiledReads(SchemaExtension):
         compiled: dict[str, orjson.Fragment] = {}
         if statements:
             try:
-                async with sessionmaker() as session:
+                # A Core connection, not an ORM session: nothing here needs the session's unit of work.
+                engine: AsyncEngine = sessionmaker.kw["bind"]
+                async with engine.connect() as connection:
                     if dialect is not None and dialect.name == "sqlite":
-                        await _prepare_sqlite(session)
+                        await _prepare_sqlite(connection)
                     for key, statement, params in statements:
-                        text = (await session.execute(statement, params)).scalar()
+                        text = (await connection.execute(statement, params)).scalar()
                         if text is not None:
                             compiled[key] = orjson.Fragment(text)
                         elif fields[key][0].name.value == "node":
