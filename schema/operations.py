@@ -14,7 +14,15 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-from graphql import GraphQLError, NoSchemaIntrospectionCustomRule, validate
+from graphql import (
+    DocumentNode,
+    GraphQLError,
+    NoSchemaIntrospectionCustomRule,
+    SelectionSetNode,
+    Visitor,
+    validate,
+    visit,
+)
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
@@ -28,9 +36,40 @@ def strip_suggestions(error: GraphQLError) -> None:
     error.message = _SUGGESTION.sub("", error.message)
 
 
+class _EmptySelectionSets(Visitor):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: list[SelectionSetNode] = []
+
+    def enter_selection_set(self, node: SelectionSetNode, *_args: Any) -> None:
+        if not node.selections:
+            self.found.append(node)
+
+
+def empty_selection_sets(document: DocumentNode) -> list[GraphQLError]:
+    """The spec's grammar asks for at least one selection between braces; graphql-core's parser lets
+    ``{}`` through, and Strawberry's depth limiter then fails on it (an internal error, found by
+    tests/test_compiled.py's harvest of the suite's queries)."""
+    visitor = _EmptySelectionSets()
+    visit(document, visitor)
+    return [
+        GraphQLError(
+            'Syntax Error: Expected Name, found "}": a selection set selects at least one field.', node
+        )
+        for node in visitor.found
+    ]
+
+
 class OperationPolicy(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
+        if context.graphql_document is not None:
+            # Before any validation rule is built: the depth limiter's fails on an empty selection set.
+            empty = empty_selection_sets(context.graphql_document)
+            if empty:
+                context.pre_execution_errors = empty
+                yield
+                return
         if not context.context.settings.introspection and context.graphql_document is not None:
             # Validating here (Strawberry skips its own validation when an extension has done it) is the
             # only way to hand graphql-core's `hide_suggestions` to validation.

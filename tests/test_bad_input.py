@@ -104,3 +104,11 @@ async def test_invalid_enum_and_syntax_are_graphql_validation_errors(api: Api) -
     assert "CASTLE" in error["message"]
     (error,) = await api.errors("{ municipalities { ")
     assert "Syntax Error" in error["message"]
+
+
+async def test_an_empty_selection_set_is_a_syntax_error_not_a_crash(api: Api) -> None:
+    """graphql-core parses `{}`; Strawberry's depth limiter then failed on it with an internal error."""
+    for query in ("{}", "{ municipalities { } }", "query Q { __typename } query R {}"):
+        errors = await api.errors(query)
+        assert {e["extensions"]["code"] for e in errors} == {"GRAPHQL_PARSE_FAILED"}, errors
+        assert "selection set" in errors[0]["message"]

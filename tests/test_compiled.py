@@ -444,3 +444,50 @@ async def test_the_priority_shapes_compile(compiled: Api) -> None:
         before = _compiled_count()
         await compiled.data(query, variables)
         assert _compiled_count() - before == 1, variables
+
+
+def _suite_queries() -> list[str]:
+    """Every query document written in the test suite: the string constants of tests/*.py that parse as a
+    GraphQL document, validate against the schema and have only query operations without variables (a
+    query with variables is in CORPUS with its values, where it matters)."""
+    import ast
+    from pathlib import Path
+
+    from graphql import GraphQLError, OperationDefinitionNode, validate
+
+    from schema import schema
+
+    found: set[str] = set()
+    for path in sorted(Path(__file__).parent.glob("test_*.py")):
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if not (isinstance(node, ast.Constant) and isinstance(node.value, str)):
+                continue
+            text = node.value.strip()
+            if not text.startswith(("{", "query")):
+                continue
+            try:
+                document = parse(text)
+            except GraphQLError:
+                continue
+            operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+            if (
+                len(operations) == 1
+                and operations[0].operation.value == "query"
+                and not operations[0].variable_definitions
+                and not validate(schema._schema, document)
+            ):
+                found.add(text)
+    return sorted(found)
+
+
+SUITE_QUERIES = _suite_queries()
+
+
+def test_the_suite_has_queries_to_compare() -> None:
+    assert len(SUITE_QUERIES) >= 60, len(SUITE_QUERIES)
+
+
+async def test_every_query_of_the_test_suite_matches_the_resolvers(compiled: Api, resolved: Api) -> None:
+    """The queries the other tests send, harvested from their source, answered alike on both paths."""
+    for query in SUITE_QUERIES:
+        await _same(compiled, resolved, query)
