@@ -1,0 +1,249 @@
+"""Benchmark datasets: the bundled data plus synthetic initiatives and involvements, on PostgreSQL.
+
+    python bench/datasets.py postgresql://postgres@127.0.0.1:5432/vk_bench 10    (migrate, seed, grow to 10x)
+
+Scale k holds about 200*k initiatives and 2,000*k involvements (the bundled 9 and 53 included). The 71
+municipalities stay Brabant's real ones; organisations grow modestly (20*sqrt(k) synthetic ones). Synthetic
+rows are recognisable (slugs ``bench-...``, summary "Synthetic benchmark initiative"), are written with COPY
+straight into the tables (never into the bundled dataset), and are the same rows whichever way a scale is
+reached: each row's content comes from a random generator seeded with its own index, so growing 1x -> 10x ->
+100x gives the same database as building 100x at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import sys
+from dataclasses import dataclass
+
+import asyncpg
+
+from app.bootstrap import seed
+from app.db import create_engine
+from app.migrate import upgrade
+from app.models.enums import InitiativeKind, InitiativeStatus, OrganizationKind, PartnerRole
+from app.services.text import fold, search_document
+
+INITIATIVES_PER_SCALE = 200
+INVOLVEMENTS_PER_INITIATIVE = (4, 16)  # uniform: 10 on average
+MUNICIPALITY_SHARE = 0.7
+"""Of an initiative's participants, this share are municipalities; the rest organisations."""
+ORGANIZATIONS_PER_SQRT_SCALE = 20
+SUMMARY = "Synthetic benchmark initiative"
+SLUG_PREFIX = "bench-"
+
+# (name prefix, kind): the name says what sort of initiative it is, as the real ones do.
+_SORTS = [
+    ("Pilot", InitiativeKind.PILOT),
+    ("Proeftuin", InitiativeKind.TEST_BED),
+    ("Methode", InitiativeKind.METHOD),
+    ("Programma", InitiativeKind.PROGRAMME),
+    ("Netwerk", InitiativeKind.NETWORK),
+    ("Fonds", InitiativeKind.FUND),
+    ("Kennisuitwisseling", InitiativeKind.KNOWLEDGE_EXCHANGE),
+]
+_TOPICS = [
+    "Zorg", "Energie", "Wonen", "Armoede", "Jeugd", "Werk", "Dementie", "Eenzaamheid", "Mobiliteit",
+    "Buitengebied", "Veerkracht", "Inkoop", "Schulden", "Gezondheid", "Klimaat", "Water",
+]  # fmt: skip
+SEARCH_TERM = "energie"
+"""The filtered-search shape's term: one topic in 16, plus the bundled "energietransitie" pilot."""
+_STATUSES = [InitiativeStatus.EXPLORING, InitiativeStatus.ACTIVE, InitiativeStatus.COMPLETED]
+_STATUS_WEIGHTS = [2, 6, 2]
+_OTHER_ROLES = [
+    PartnerRole.PARTNER, PartnerRole.PARTICIPANT, PartnerRole.OBSERVER, PartnerRole.EXPLORING,
+    PartnerRole.HOST, PartnerRole.EXECUTOR, PartnerRole.FUNDER, PartnerRole.MEMBER,
+]  # fmt: skip
+_OTHER_ROLE_WEIGHTS = [10, 8, 1, 1, 2, 2, 1, 1]
+_ORGANIZATION_KINDS = [
+    OrganizationKind.FOUNDATION, OrganizationKind.COMPANY, OrganizationKind.KNOWLEDGE_INSTITUTE,
+    OrganizationKind.NETWORK, OrganizationKind.CITIZEN_GROUP, OrganizationKind.OTHER,
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Counts:
+    initiatives: int
+    involvements: int
+    municipalities: int
+    organizations: int
+
+
+def sqlalchemy_url(dsn: str) -> str:
+    return "postgresql+asyncpg://" + dsn.split("://", 1)[1]
+
+
+async def create_database(admin_dsn: str, name: str) -> None:
+    connection = await asyncpg.connect(admin_dsn)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+
+
+async def drop_database(admin_dsn: str, name: str) -> None:
+    connection = await asyncpg.connect(admin_dsn)
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+async def migrate_and_seed(dsn: str) -> None:
+    """The schema of the newest migration and the bundled dataset, as `python -m app seed` loads them."""
+    engine = create_engine(sqlalchemy_url(dsn))
+    try:
+        await upgrade(engine)
+        await seed(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _next_id(connection: asyncpg.Connection, table: str) -> int:
+    value = await connection.fetchval(f"SELECT coalesce(max(id), 0) + 1 FROM {table}")
+    return int(value)
+
+
+async def _reset_sequence(connection: asyncpg.Connection, table: str) -> None:
+    await connection.execute(
+        f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))"
+    )
+
+
+async def _grow_organizations(connection: asyncpg.Connection, target: int) -> None:
+    have = await connection.fetchval(
+        "SELECT count(*) FROM organization WHERE slug LIKE $1", SLUG_PREFIX + "org-%"
+    )
+    if have >= target:
+        return
+    next_id = await _next_id(connection, "participant")
+    participants, organizations = [], []
+    for index in range(have, target):
+        rng = random.Random(f"organization-{index}")
+        kind = rng.choice(_ORGANIZATION_KINDS)
+        name = f"Bench {kind.value.replace('_', ' ').title()} {index}"
+        participants.append((next_id, "organization", name, fold(name)))
+        organizations.append((next_id, f"{SLUG_PREFIX}org-{index}", kind.value, None, None))
+        next_id += 1
+    await connection.copy_records_to_table(
+        "participant", records=participants, columns=["id", "type", "name", "name_folded"]
+    )
+    await connection.copy_records_to_table(
+        "organization",
+        records=organizations,
+        columns=["id", "slug", "kind", "website", "description"],
+    )
+    await _reset_sequence(connection, "participant")
+
+
+def _weights(count: int) -> list[float]:
+    """Bigger places take part in more: the i-th (in a fixed shuffled order) weighs 1/sqrt(i+1)."""
+    return [1 / math.sqrt(rank + 1) for rank in range(count)]
+
+
+async def _grow_initiatives(connection: asyncpg.Connection, target: int) -> None:
+    bundled = await connection.fetchval("SELECT count(*) FROM initiative WHERE slug NOT LIKE 'bench-%'")
+    have = await connection.fetchval("SELECT count(*) FROM initiative WHERE slug LIKE 'bench-%'")
+    wanted = max(0, target - bundled)
+    if have >= wanted:
+        return
+    # Municipalities that exist today, in a fixed order; synthetic organisations plus the bundled ones.
+    municipalities = [
+        (row["id"], row["name"])
+        for row in await connection.fetch(
+            "SELECT m.id, p.name FROM municipality m JOIN participant p USING (id) "
+            "WHERE m.dissolved_on IS NULL ORDER BY m.code"
+        )
+    ]
+    random.Random(0).shuffle(municipalities)
+    municipality_weights = _weights(len(municipalities))
+    organization_ids = [
+        row["id"] for row in await connection.fetch("SELECT id FROM organization ORDER BY slug")
+    ]
+    organization_weights = _weights(len(organization_ids))
+
+    next_initiative = await _next_id(connection, "initiative")
+    next_involvement = await _next_id(connection, "involvement")
+    initiatives, involvements = [], []
+    for index in range(have, wanted):
+        rng = random.Random(f"initiative-{index}")
+        prefix, kind = rng.choice(_SORTS)
+        topic = rng.choice(_TOPICS)
+        size = rng.randint(*INVOLVEMENTS_PER_INITIATIVE)
+        from_municipalities = min(len(municipalities), max(1, round(size * MUNICIPALITY_SHARE)))
+        chosen: dict[int, str] = {}
+        while len(chosen) < from_municipalities:
+            (municipality_id, name) = rng.choices(municipalities, municipality_weights)[0]
+            chosen.setdefault(municipality_id, name)
+        participant_ids = list(chosen)
+        organizations: set[int] = set()
+        while len(organizations) < min(size - from_municipalities, len(organization_ids)):
+            organizations.add(rng.choices(organization_ids, organization_weights)[0])
+        participant_ids += sorted(organizations)
+        place = chosen[participant_ids[0]]
+        name = f"{prefix} {topic} {place} {index}"
+        initiative_id = next_initiative
+        next_initiative += 1
+        initiatives.append(
+            (
+                initiative_id,
+                f"{SLUG_PREFIX}{index}",
+                name,
+                kind.value,
+                rng.choices(_STATUSES, _STATUS_WEIGHTS)[0].value,
+                SUMMARY,
+                search_document(name, SUMMARY),
+            )
+        )
+        for position, participant_id in enumerate(participant_ids):
+            role = (
+                PartnerRole.INITIATOR if position == 0 else rng.choices(_OTHER_ROLES, _OTHER_ROLE_WEIGHTS)[0]
+            )
+            description = f"{rng.randint(1, 9)} wijken" if rng.random() < 0.1 else None
+            involvements.append((next_involvement, initiative_id, participant_id, role.value, description))
+            next_involvement += 1
+    await connection.copy_records_to_table(
+        "initiative",
+        records=initiatives,
+        columns=["id", "slug", "name", "kind", "status", "summary", "search_folded"],
+    )
+    await connection.copy_records_to_table(
+        "involvement",
+        records=involvements,
+        columns=["id", "initiative_id", "participant_id", "role", "description"],
+    )
+    await _reset_sequence(connection, "initiative")
+    await _reset_sequence(connection, "involvement")
+
+
+async def grow(dsn: str, scale: int) -> Counts:
+    """Add synthetic rows until the database holds scale k (a no-op for rows already there); ANALYZE."""
+    connection = await asyncpg.connect(dsn)
+    try:
+        async with connection.transaction():
+            await _grow_organizations(connection, round(ORGANIZATIONS_PER_SQRT_SCALE * math.sqrt(scale)))
+            await _grow_initiatives(connection, INITIATIVES_PER_SCALE * scale)
+        await connection.execute("ANALYZE")
+        row = await connection.fetchrow(
+            "SELECT (SELECT count(*) FROM initiative) AS initiatives,"
+            " (SELECT count(*) FROM involvement) AS involvements,"
+            " (SELECT count(*) FROM municipality) AS municipalities,"
+            " (SELECT count(*) FROM organization) AS organizations"
+        )
+        return Counts(**dict(row))
+    finally:
+        await connection.close()
+
+
+async def _main(dsn: str, scale: int) -> None:
+    await migrate_and_seed(dsn)
+    print(await grow(dsn, scale))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3:
+        sys.exit(__doc__)
+    asyncio.run(_main(sys.argv[1], int(sys.argv[2])))
