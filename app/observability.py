@@ -25,6 +25,7 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -79,6 +80,8 @@ def configure_logging(log_format: str = "json", level: str = "INFO") -> None:
                 "{asctime}{levelname}{name}{message}",
                 style="{",
                 rename_fields={"asctime": "time", "levelname": "level", "name": "logger"},
+                # uvicorn adds a copy of its message with terminal colour codes: not for a log file.
+                reserved_attrs=[*RESERVED_ATTRS, "color_message"],
             )
         )
     else:

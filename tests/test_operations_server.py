@@ -80,6 +80,7 @@ async def test_sigterm_finishes_in_flight_requests_and_logs_json(fresh_url: str)
     assert line["sql_statements"] >= 3
     assert line["cost"] == 1
     assert {"time", "level", "message"} <= line.keys()
+    assert not [entry for entry in logged if "color_message" in entry], "no terminal colour codes in the log"
 
 
 def test_metrics_are_summed_over_worker_processes(fresh_url: str) -> None:
