@@ -10,7 +10,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.applications import Starlette
 
 from app.bootstrap import seed
@@ -38,6 +38,20 @@ async def migrated_and_seeded(url: str) -> None:
     try:
         await upgrade(engine)
         await seed(engine)
+    finally:
+        await engine.dispose()
+
+
+async def write_token(url: str, name: str) -> str:
+    """A new write token in the database at ``url`` (for tests that drive real server processes)."""
+    from app.models.enums import TokenScope
+    from app.services.tokens import create_token
+
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            session = AsyncSession(bind=connection)
+            return await create_token(session, name=name, scope=TokenScope.WRITE)
     finally:
         await engine.dispose()
 

@@ -40,9 +40,8 @@ from app.db import create_engine, create_sessionmaker
 from app.health import READY_TIMEOUT_SECONDS
 from app.main import create_app
 from app.models import DatasetLoad
-from app.models.enums import TokenScope
-from app.services.tokens import create_token
 from app.settings import Settings
+from tests.conftest import write_token
 from tests.databases import DatabaseFactory, in_ci
 from tests.servers import ROOT, free_port, servers
 from tests.test_subscriptions import CREATE, NO_POLLING, _graphql, _next, subscribed
@@ -237,15 +236,6 @@ async def _ready(base: str) -> httpx.Response:
         return await client.get(f"{base}/readyz")
 
 
-async def _write_token(url: str) -> str:
-    engine = create_engine(url)
-    try:
-        async with create_sessionmaker(engine)() as session, session.begin():
-            return await create_token(session, name="faults", scope=TokenScope.WRITE)
-    finally:
-        await engine.dispose()
-
-
 # --- the tests ---------------------------------------------------------------------------------------
 
 
@@ -312,7 +302,7 @@ async def test_a_postgresql_restart_under_load_fails_only_while_it_is_down(runni
 
         # The change listener reconnected: with the poll at ten minutes, a change made on the other
         # instance can reach this subscriber only through PostgreSQL's NOTIFY.
-        token = await _write_token(url)
+        token = await write_token(url, "faults")
         async with subscribed(listener, {"types": ["Organization"], "after": None}) as websocket:
             await asyncio.sleep(0.5)  # the subscription is waiting
             created = await _graphql(writer, CREATE, {"slug": "after-restart"}, token)

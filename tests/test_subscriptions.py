@@ -16,10 +16,7 @@ import httpx
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 
-from app.db import create_engine, create_sessionmaker
-from app.models.enums import TokenScope
-from app.services.tokens import create_token
-from tests.conftest import migrated_and_seeded
+from tests.conftest import migrated_and_seeded, write_token
 from tests.servers import Server, servers
 
 NO_POLLING = {"VEERKRACHT_CHANGE_POLL_SECONDS": "600"}
@@ -31,12 +28,7 @@ CREATE = """mutation($slug: String!) { createOrganization(input: {slug: $slug, n
 
 async def _prepare(url: str) -> str:
     await migrated_and_seeded(url)
-    engine = create_engine(url)
-    try:
-        async with create_sessionmaker(engine)() as session, session.begin():
-            return await create_token(session, name="monitor", scope=TokenScope.WRITE)
-    finally:
-        await engine.dispose()
+    return await write_token(url, "monitor")
 
 
 @asynccontextmanager
