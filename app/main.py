@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -10,6 +11,7 @@ from starlette.middleware import Middleware
 from starlette.routing import Mount, Route, WebSocketRoute
 
 from app import graphiql
+from app.bootstrap import bootstrap_pending, bootstrap_until_done
 from app.db import create_engine, create_sessionmaker
 from app.health import healthz, readyz
 from app.middleware import RequestMiddleware
@@ -28,11 +30,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        # Imported here: this lifespan body is the only part of the module that needs them.
-        import asyncio
-
-        from app.bootstrap import bootstrap_pending, bootstrap_until_done
-
         engine = create_engine(
             settings.database_url,
             echo=settings.sql_echo,

@@ -33,7 +33,7 @@ from starlette.requests import Request
 
 from app.models.access import ChangeCounter
 from app.observability import CACHE
-from app.services.tokens import authenticate
+from app.services.tokens import Identity, authenticate_header
 
 
 @dataclass(frozen=True)
@@ -51,8 +51,8 @@ class Lookup:
     key: str
     version: int
     access: str
-    caller: str | None
-    """The token's name; None without a token."""
+    identity: Identity | None
+    """The caller's token; None without one."""
     operation: str | None
     entry: Entry | None = None
 
@@ -102,17 +102,18 @@ class ResponseCache:
             version = int(
                 await session.scalar(select(ChangeCounter.last_sequence).where(ChangeCounter.id == 1)) or 0
             )
-            identity = await _identity(session, request.headers.get("authorization"))
-        if identity is None:
+            authorization = request.headers.get("authorization")
+            identity = await authenticate_header(session, authorization) if authorization else None
+        if authorization and identity is None:
             return None  # a token that does not authenticate: let the normal path answer that
-        access, caller = identity
+        access = identity.scope.value if identity is not None else "anonymous"
         material = orjson.dumps(
             [document, operation_name, variables, access, media_type, self.today().isoformat()],
             option=orjson.OPT_SORT_KEYS,
         )
         key = hashlib.sha256(material).hexdigest()
         found = self.entries.get(key)
-        lookup = Lookup(key=key, version=version, access=access, caller=caller, operation=chosen[0][0])
+        lookup = Lookup(key=key, version=version, access=access, identity=identity, operation=chosen[0][0])
         if found is not None and found[0] == version:
             self.entries.move_to_end(key)
             lookup.entry = found[1]
@@ -158,14 +159,3 @@ async def _request_params(request: Request) -> tuple[str, str | None, Any] | Non
     if not isinstance(variables, dict | None) or not isinstance(extensions, dict | None):
         return None  # malformed: the normal path answers it with 400
     return query, operation_name, variables or {}
-
-
-async def _identity(session: AsyncSession, authorization: str | None) -> tuple[str, str | None] | None:
-    """(access level, token name) of the caller; None for a token that does not authenticate."""
-    if not authorization:
-        return "anonymous", None
-    scheme, _, token = authorization.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    identity = await authenticate(session, token.strip())
-    return (identity.scope.value, identity.name) if identity is not None else None

@@ -35,7 +35,7 @@ from strawberry.schema.exceptions import InvalidOperationTypeError
 from app import graphiql
 from app.observability import current_request
 from app.response_cache import Entry, Lookup, ResponseCache
-from app.services.ratelimit import RateLimiter, client_address
+from app.services.ratelimit import RateLimiter
 from schema.context import Context
 from schema.errors import INTERNAL_SERVER_ERROR
 
@@ -205,6 +205,8 @@ class GraphQLApp(GraphQL[Context, None]):
                 headers = {"ETag": lookup.etag} if request.method == "GET" else {}
                 return Response(entry.body, media_type=entry.media_type, headers=headers)
             # Over the limit: the normal path answers (and refuses) it, with the usual 429.
+        # The token was checked by the lookup; the resolvers' context takes it from here.
+        request.state.veerkracht_identity = lookup.identity
         response = await self.run(request)
         exchange: _Exchange | None = getattr(request.state, "graphql_exchange", None)
         if response.status_code == 200 and exchange is not None and not exchange.has_errors:
@@ -229,9 +231,8 @@ class GraphQLApp(GraphQL[Context, None]):
         limiter: RateLimiter | None = getattr(request.app.state, "rate_limiter", None)
         if limiter is None:
             return True
-        settings = request.app.state.settings
-        caller = lookup.caller or client_address(request, trust_forwarded_for=settings.trust_forwarded_for)
-        return await limiter.spend(caller, anonymous=lookup.caller is None, cost=cost) is None
+        trust = request.app.state.settings.trust_forwarded_for
+        return await limiter.charge(request, lookup.identity, cost, trust_forwarded_for=trust) is None
 
     def encode_json(self, data: object) -> str:
         """orjson: several times faster than the standard library on large responses, and it splices
@@ -249,7 +250,7 @@ class GraphQLApp(GraphQL[Context, None]):
 
     async def get_context(self, request: Request | WebSocket, response: Any) -> Context:
         state = request.app.state
-        return Context(
+        context = Context(
             settings=state.settings,
             sessionmaker=state.sessionmaker,
             request=request,
@@ -257,6 +258,9 @@ class GraphQLApp(GraphQL[Context, None]):
             authorization=request.headers.get("authorization"),
             broker=state.broker,
         )
+        if hasattr(request.state, "veerkracht_identity"):
+            context.knows_identity(request.state.veerkracht_identity)
+        return context
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our GraphiQL page, its assets served from /graphql-assets (Strawberry's own uses a CDN)."""

@@ -8,8 +8,7 @@ from typing import Any, TypeAlias
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.services.ratelimit import client_address
-from app.services.tokens import Identity, authenticate
+from app.services.tokens import Identity, authenticate_header
 from app.settings import Settings
 from schema.loaders import Loaders
 
@@ -32,21 +31,20 @@ class Context:
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.sessionmaker)
 
-    def client_address(self) -> str:
-        """The caller's network address (see :func:`app.services.ratelimit.client_address`)."""
-        return client_address(self.request, trust_forwarded_for=self.settings.trust_forwarded_for)
-
     async def identity(self) -> Identity | None:
         """The caller's token, checked once per request; None when absent, unknown, revoked or malformed."""
         if self._identity is None:
-            identity = None
             header = self.authorization or str((self.connection_params or {}).get("Authorization") or "")
-            scheme, _, token = header.partition(" ")
-            if scheme.lower() == "bearer" and token.strip():
+            identity = None
+            if header:
                 async with self.sessionmaker() as session:
-                    identity = await authenticate(session, token.strip())
+                    identity = await authenticate_header(session, header)
             self._identity = (identity,)
         return self._identity[0]
+
+    def knows_identity(self, identity: Identity | None) -> None:
+        """Record the caller's identity, already checked for this request (by the response cache)."""
+        self._identity = (identity,)
 
 
 Info: TypeAlias = strawberry.Info[Context, None]

@@ -189,8 +189,8 @@ class QueryCost(SchemaExtension):
         if limiter is None:
             return
         identity = await context.context.identity()
-        caller = identity.name if identity is not None else context.context.client_address()
-        refusal = await limiter.spend(caller, anonymous=identity is None, cost=cost)
+        trust = context.context.settings.trust_forwarded_for
+        refusal = await limiter.charge(request, identity, cost, trust_forwarded_for=trust)
         if refusal is None:
             return
         RATE_LIMIT_REJECTIONS.labels(refusal.caller_kind).inc()

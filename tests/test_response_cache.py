@@ -40,6 +40,7 @@ async def test_a_repeat_costs_one_statement_and_gives_the_same_bytes(seeded_url:
         # A token's answers are kept apart from anonymous ones (and cost a token check as well).
         api.token = await api.make_token("reader", "read")
         assert await _statements(api, QUERY, {"n": 5}) > 2
+        assert len([s for s in api.statements if "api_token" in s]) == 1, "the token is checked once"
         assert await _statements(api, QUERY, {"n": 5}) == 2
 
 

@@ -20,6 +20,7 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 from limits.storage import storage_from_string
 from redis.asyncio import ConnectionPool
 
+from app.services.tokens import Identity
 from app.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,15 @@ class RateLimiter:
     async def close(self) -> None:
         if self._pool is not None:
             await self._pool.aclose()
+
+    async def charge(
+        self, request: Any, identity: Identity | None, cost: int, *, trust_forwarded_for: bool
+    ) -> Refusal | None:
+        """Charge ``cost`` to the caller: its token, or without one its address."""
+        if identity is not None:
+            return await self.spend(identity.name, anonymous=False, cost=cost)
+        address = client_address(request, trust_forwarded_for=trust_forwarded_for)
+        return await self.spend(address, anonymous=True, cost=cost)
 
     async def spend(self, caller: str, *, anonymous: bool, cost: int) -> Refusal | None:
         """Charge ``cost`` to ``caller``'s budget; a :class:`Refusal` when it does not allow it.

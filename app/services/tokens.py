@@ -77,3 +77,11 @@ async def authenticate(session: AsyncSession, token: str) -> Identity | None:
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.token_hash, digest):
         return None
     return Identity(name=row.name, scope=row.scope)
+
+
+async def authenticate_header(session: AsyncSession, authorization: str | None) -> Identity | None:
+    """The identity behind an ``Authorization: Bearer <token>`` header; None when absent or not valid."""
+    scheme, _, token = (authorization or "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return await authenticate(session, token.strip())
