@@ -22,6 +22,7 @@ from app.services.ratelimit import RateLimiter
 from app.settings import Settings
 from app.view import GraphQLApp
 from schema import schema
+from schema.compiled.run import CompiledRunner
 from schema.participants import today
 
 
@@ -39,6 +40,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         instrument_engine(engine)
+        app.state.compiled_runner = CompiledRunner(
+            engine, statement_timeout_seconds=settings.database_statement_timeout_seconds
+        )
+        await app.state.compiled_runner.start()
         app.state.rate_limiter = RateLimiter(settings)
         app.state.response_cache = (
             ResponseCache(app.state.sessionmaker, max_entries=settings.response_cache_entries, today=today)
@@ -63,6 +68,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await app.state.broker.stop()
             release_engine(engine)
             await app.state.rate_limiter.close()
+            await app.state.compiled_runner.close()
             await engine.dispose()
 
     graphql = GraphQLApp(schema, graphql_ide="graphiql" if settings.graphiql else None)

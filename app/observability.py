@@ -165,17 +165,20 @@ def observe_request(record: RequestRecord, status: int) -> None:
     SQL_PER_REQUEST.observe(record.sql_statements)
 
 
+def count_statement(*_args: Any) -> None:
+    """One SQL statement sent, in total and for the current request."""
+    SQL_STATEMENTS.inc()
+    current = current_request.get()
+    if current is not None:
+        current.sql_statements += 1
+
+
 def instrument_engine(engine: AsyncEngine) -> None:
-    """Count SQL statements (in total and for the current request) and pool use."""
+    """Count SQL statements (in total and for the current request) and pool use.
+
+    Compiled reads on PostgreSQL bypass the engine (schema/compiled/run.py) and count their own."""
     sync_engine = engine.sync_engine
-
-    def before_cursor_execute(*_args: Any) -> None:
-        SQL_STATEMENTS.inc()
-        current = current_request.get()
-        if current is not None:
-            current.sql_statements += 1
-
-    event.listen(sync_engine, "before_cursor_execute", before_cursor_execute)
+    event.listen(sync_engine, "before_cursor_execute", count_statement)
     event.listen(sync_engine.pool, "checkout", lambda *_args: POOL_CHECKED_OUT.inc())
     event.listen(sync_engine.pool, "checkin", lambda *_args: POOL_CHECKED_OUT.dec())
     size = getattr(sync_engine.pool, "size", None)
@@ -202,6 +205,14 @@ async def metrics(_request: Request) -> Response:
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
+PREPARED_READS = Counter(
+    "veerkracht_prepared_reads",
+    "Requests for a prepared read (a query document whose root fields all compiled before): answered "
+    "without the GraphQL pipeline (answered), or handed on to it (handed_on: variables that do not coerce, "
+    "cost over the limit, a spent rate limit, arguments or lookups only the resolvers answer, a failed "
+    "statement).",
+    ["result"],
+)
 COMPILED_ROOT_FIELDS = Counter(
     "veerkracht_compiled_root_fields",
     "Query root fields answered by one compiled SQL statement (compiled) or by the resolvers (fallback).",

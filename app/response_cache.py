@@ -58,11 +58,20 @@ class Lookup:
 
     @property
     def etag(self) -> str:
-        return f'"{self.version}-{self.key[:24]}"'
+        return etag(self.version, self.key)
+
+
+def etag(version: int, key: str) -> str:
+    """The ``ETag`` of the answer stored under ``key`` at data version ``version``."""
+    return f'"{version}-{key[:24]}"'
+
+
+def access_level(identity: Identity | None) -> str:
+    return identity.scope.value if identity is not None else "anonymous"
 
 
 @functools.lru_cache(maxsize=1024)
-def _normalised(query: str) -> tuple[str, tuple[tuple[str | None, str], ...]] | None:
+def normalised(query: str) -> tuple[str, tuple[tuple[str | None, str], ...]] | None:
     """The printed document and its operations (name, type); None when it does not parse."""
     try:
         document = parse(query)
@@ -87,14 +96,14 @@ class ResponseCache:
 
     async def lookup(self, request: Request, media_type: str) -> Lookup | None:
         """The cache's view of ``request``; None when it is not a cacheable read (the view runs it as usual)."""
-        params = await _request_params(request)
+        params = await request_params(request)
         if params is None:
             return None
         query, operation_name, variables = params
-        normalised = _normalised(query)
-        if normalised is None:
+        normalised_query = normalised(query)
+        if normalised_query is None:
             return None
-        document, operations = normalised
+        document, operations = normalised_query
         chosen = [op for op in operations if operation_name is None or op[0] == operation_name]
         if len(chosen) != 1 or chosen[0][1] != "query" or (operation_name is None and len(operations) != 1):
             return None
@@ -106,30 +115,40 @@ class ResponseCache:
             identity = await authenticate_header(session, authorization) if authorization else None
         if authorization and identity is None:
             return None  # a token that does not authenticate: let the normal path answer that
-        access = identity.scope.value if identity is not None else "anonymous"
+        access = access_level(identity)
+        key = self.key(document, operation_name, variables, access, media_type)
+        lookup = Lookup(key=key, version=version, access=access, identity=identity, operation=chosen[0][0])
+        lookup.entry = self.get(key, version)
+        return lookup
+
+    def key(
+        self, document: str, operation_name: str | None, variables: Any, access: str, media_type: str
+    ) -> str:
+        """The key of an answer: ``document`` is the normalised document (:func:`normalised`)."""
         material = orjson.dumps(
             [document, operation_name, variables, access, media_type, self.today().isoformat()],
             option=orjson.OPT_SORT_KEYS,
         )
-        key = hashlib.sha256(material).hexdigest()
+        return hashlib.sha256(material).hexdigest()
+
+    def get(self, key: str, version: int) -> Entry | None:
+        """The answer stored under ``key`` if it was stored at data version ``version``."""
         found = self.entries.get(key)
-        lookup = Lookup(key=key, version=version, access=access, identity=identity, operation=chosen[0][0])
         if found is not None and found[0] == version:
             self.entries.move_to_end(key)
-            lookup.entry = found[1]
             CACHE.labels("response", "hit").inc()
-        else:
-            CACHE.labels("response", "miss").inc()
-        return lookup
+            return found[1]
+        CACHE.labels("response", "miss").inc()
+        return None
 
-    def store(self, lookup: Lookup, entry: Entry) -> None:
-        self.entries[lookup.key] = (lookup.version, entry)
-        self.entries.move_to_end(lookup.key)
+    def store(self, key: str, version: int, entry: Entry) -> None:
+        self.entries[key] = (version, entry)
+        self.entries.move_to_end(key)
         while len(self.entries) > self.max_entries:
             self.entries.popitem(last=False)
 
 
-async def _request_params(request: Request) -> tuple[str, str | None, Any] | None:
+async def request_params(request: Request) -> tuple[str, str | None, Any] | None:
     """query, operationName and variables of a GET or JSON POST; None when malformed (the view says why)."""
     if request.method == "GET":
         query = request.query_params.get("query")

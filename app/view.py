@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Final, Literal
 import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
+from graphql.execution.values import VariableValues, get_variable_values
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -33,9 +34,14 @@ from strawberry.asgi import GraphQL
 from strawberry.schema.exceptions import InvalidOperationTypeError
 
 from app import graphiql
-from app.observability import current_request
-from app.response_cache import Entry, Lookup, ResponseCache
+from app.observability import COMPILED_ROOT_FIELDS, PREPARED_READS, current_request
+from app.response_cache import Entry, Lookup, ResponseCache, access_level, etag, request_params
+from app.response_cache import normalised as normalise
 from app.services.ratelimit import RateLimiter
+from app.services.tokens import Identity, authenticate_header
+from schema.compiled.plan import NotCompilable
+from schema.compiled.prepared import PreparedRead, bind_statement, fragment
+from schema.compiled.run import CompiledRunner, RunFailed
 from schema.context import Context
 from schema.errors import INTERNAL_SERVER_ERROR
 
@@ -49,6 +55,11 @@ if TYPE_CHECKING:
 MediaType = Literal["application/graphql-response+json", "application/json"]
 GRAPHQL_RESPONSE_JSON: Final = "application/graphql-response+json"
 JSON: Final = "application/json"
+
+# Counters of the prepared read path, bound to their labels once (a labels() lookup per request shows).
+_PREPARED_ANSWERED = PREPARED_READS.labels("answered")
+_PREPARED_HANDED_ON = PREPARED_READS.labels("handed_on")
+_COMPILED = COMPILED_ROOT_FIELDS.labels("compiled")
 
 # How specifically an Accept media range names a type (RFC 9110 §12.5.1: the most specific range wins).
 _EXACT, _SUBTYPE_WILDCARD, _WILDCARD, _UNMATCHED = 3, 2, 1, 0
@@ -180,9 +191,15 @@ class GraphQLApp(GraphQL[Context, None]):
         await response(scope, receive, send)
 
     async def _run_cached(self, request: Request) -> Response:
-        """Strawberry's ``run``, behind the response cache (app/response_cache.py) for reads."""
+        """Strawberry's ``run``, behind the response cache (app/response_cache.py) for reads; a prepared read
+        (schema/compiled/prepared.py) without either."""
         cache: ResponseCache | None = getattr(request.app.state, "response_cache", None)
         media_type = negotiate(request.headers.get("accept"))
+        runner: CompiledRunner | None = getattr(request.app.state, "compiled_runner", None)
+        if runner is not None and media_type is not None and request.app.state.settings.compiled_reads:
+            prepared = await self._run_prepared(request, runner, cache, media_type)
+            if prepared is not None:
+                return prepared
         try:
             lookup = await cache.lookup(request, media_type) if cache is not None and media_type else None
         except (SQLAlchemyError, OSError):
@@ -213,7 +230,8 @@ class GraphQLApp(GraphQL[Context, None]):
             record = current_request.get()
             body = response.body
             cache.store(
-                lookup,
+                lookup.key,
+                lookup.version,
                 Entry(
                     body=bytes(body),
                     media_type=exchange.media_type,
@@ -224,6 +242,120 @@ class GraphQLApp(GraphQL[Context, None]):
             if request.method == "GET":
                 response.headers["ETag"] = lookup.etag
         return response
+
+    async def _run_prepared(
+        self, request: Request, runner: CompiledRunner, cache: ResponseCache | None, media_type: MediaType
+    ) -> Response | None:
+        """The answer to a prepared read (schema/compiled/prepared.py), or None: the normal path answers.
+
+        What the pipeline would do for this document, in its order: the caller's token, variables, cost
+        (refused above the limit), the rate limit, then (one connection) the response cache's data version
+        and the compiled statements. Anything that would end in an error, or that the statements cannot
+        answer, returns None before anything is sent, and the normal path answers it (a rate-limit charge
+        already made is not made twice: ``request.state.veerkracht_charged``).
+        """
+        params = await request_params(request)
+        if params is None:
+            return None
+        query, operation_name, raw_variables = params
+        prepared = runner.prepared.get(query, operation_name)
+        if prepared is None or runner.compiler is None:
+            return None
+        response = await self._answer_prepared(
+            request, runner, cache, media_type, prepared, (query, operation_name, raw_variables)
+        )
+        (_PREPARED_ANSWERED if response is not None else _PREPARED_HANDED_ON).inc()
+        return response
+
+    async def _answer_prepared(
+        self,
+        request: Request,
+        runner: CompiledRunner,
+        cache: ResponseCache | None,
+        media_type: MediaType,
+        prepared: PreparedRead,
+        params: tuple[str, str | None, dict[str, Any]],
+    ) -> Response | None:
+        query, operation_name, raw_variables = params
+        assert runner.compiler is not None
+        state = request.app.state
+        settings = state.settings
+        if request.method == "POST":
+            try:
+                _check_content_type(request.headers.get("content-type"), multipart=False)
+            except HTTPException:
+                return None
+        authorization = request.headers.get("authorization")
+        identity: Identity | None = None
+        if authorization:
+            async with state.sessionmaker() as session:
+                identity = await authenticate_header(session, authorization)
+            if identity is None:
+                return None
+        elif settings.require_token_for_reads:
+            return None
+        schema = self.schema._schema  # type: ignore[attr-defined]
+        operation = prepared.operation
+        variables = get_variable_values(schema, operation.variable_definitions or (), raw_variables)
+        if not isinstance(variables, VariableValues):
+            return None  # the normal path reports the variables' errors
+        cost = prepared.cost(schema, raw_variables)
+        if cost > settings.max_query_cost:
+            return None
+        try:
+            statements = [
+                (key, node, *bind_statement(plan, variables, runner.compiler, settings.max_page_size))
+                for key, node, plan in prepared.fields
+            ]
+        except NotCompilable:
+            return None
+        limiter: RateLimiter | None = getattr(state, "rate_limiter", None)
+        if limiter is not None:
+            trust = settings.trust_forwarded_for
+            if await limiter.charge(request, identity, cost, trust_forwarded_for=trust) is not None:
+                return None
+            request.state.veerkracht_charged = cost
+        record = current_request.get()
+        if record is not None:
+            record.operation, record.operation_type, record.cost = prepared.name, "query", cost
+        request.state.veerkracht_identity = identity
+        normal = normalise(query) if cache is not None else None
+        key = (
+            cache.key(normal[0], operation_name, raw_variables, access_level(identity), media_type)
+            if cache is not None and normal is not None
+            else None
+        )
+        version = 0
+        headers: dict[str, str] = {}
+        data: dict[str, orjson.Fragment] = {}
+        try:
+            async with runner.connect() as connection:
+                if cache is not None and key is not None:
+                    version = await connection.version()
+                    tag = etag(version, key)
+                    if request.method == "GET":
+                        headers["ETag"] = tag
+                    if request.method == "GET" and request.headers.get("if-none-match") == tag:
+                        return Response(status_code=304, headers=headers)
+                    entry = cache.get(key, version)
+                    if entry is not None:
+                        return Response(entry.body, media_type=entry.media_type, headers=headers)
+                for key_, node, statement, values in statements:
+                    answer = fragment(await connection.fetch(statement, values), node)
+                    if answer is None:
+                        return None
+                    data[key_] = answer
+        except RunFailed:
+            return None
+        _COMPILED.inc(len(data))
+        body = orjson.dumps(
+            {"data": data, "extensions": {"cost": {"requested": cost, "limit": settings.max_query_cost}}}
+        )
+        if cache is not None and key is not None:
+            cache.store(
+                key, version, Entry(body=body, media_type=media_type, cost=cost, operation=prepared.name)
+            )
+        return Response(body, media_type=media_type, headers=headers)
 
     @staticmethod
     async def _within_rate_limit(request: Request, lookup: Lookup, cost: int) -> bool:
@@ -257,6 +389,7 @@ class GraphQLApp(GraphQL[Context, None]):
             response=response,
             authorization=request.headers.get("authorization"),
             broker=state.broker,
+            compiled=getattr(state, "compiled_runner", None),
         )
         if hasattr(request.state, "veerkracht_identity"):
             context.knows_identity(request.state.veerkracht_identity)

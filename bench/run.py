@@ -360,6 +360,8 @@ async def count_statements(dsn: str, bodies: dict[str, bytes], *, response_cache
             "before_cursor_execute",
             lambda _conn, _cursor, statement, *_args: statements.append(statement),
         )
+        # Compiled reads on PostgreSQL go to asyncpg directly (schema/compiled/run.py), not through the engine.
+        app.state.compiled_runner.statement_listeners.append(statements.append)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             for shape, body in bodies.items():

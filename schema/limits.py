@@ -188,6 +188,8 @@ class QueryCost(SchemaExtension):
         limiter = getattr(limiter, "rate_limiter", None)
         if limiter is None:
             return
+        if getattr(getattr(request, "state", None), "veerkracht_charged", None) == cost:
+            return  # charged already, by the prepared read that handed this request on (app/view.py)
         identity = await context.context.identity()
         trust = context.context.settings.trust_forwarded_for
         refusal = await limiter.charge(request, identity, cost, trust_forwarded_for=trust)

@@ -143,6 +143,8 @@ async def _api(url: str, **settings: Any) -> AsyncIterator[Api]:
             "before_cursor_execute",
             lambda _conn, _cursor, statement, *_args: statements.append(statement),
         )
+        # Compiled reads on PostgreSQL go to asyncpg directly (schema/compiled/run.py), not through the engine.
+        app.state.compiled_runner.statement_listeners.append(statements.append)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield Api(client=client, app=app, statements=statements)

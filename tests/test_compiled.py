@@ -233,10 +233,14 @@ def _parsed(text: str) -> Any:
 
 
 async def _same(compiled: Api, resolved: Api, query: str, variables: dict[str, Any] | None = None) -> Any:
+    """The compiled path answers as the resolvers do, and so does its repeat: a prepared read when every root
+    field compiled (schema/compiled/prepared.py), byte for byte the pipeline's answer."""
     ours, theirs = await _text(compiled, query, variables), await _text(resolved, query, variables)
     assert _parsed(ours) == _parsed(theirs), (
         f"{query}\n{variables}\ncompiled: {ours[:2000]}\nresolvers: {theirs[:2000]}"
     )
+    repeat = await _text(compiled, query, variables)
+    assert repeat == ours, f"{query}\n{variables}\nfirst: {ours[:2000]}\nrepeat: {repeat[:2000]}"
     return json.loads(theirs)
 
 
@@ -249,6 +253,10 @@ async def _statements(api: Api, query: str, variables: dict[str, Any] | None = N
 
 def _compiled_count() -> float:
     return REGISTRY.get_sample_value("veerkracht_compiled_root_fields_total", {"result": "compiled"}) or 0.0
+
+
+def _prepared_count() -> float:
+    return REGISTRY.get_sample_value("veerkracht_prepared_reads_total", {"result": "answered"}) or 0.0
 
 
 @pytest.mark.parametrize("index", range(len(CORPUS)))
@@ -321,7 +329,7 @@ async def test_nodes_of_every_compiled_type_match(compiled: Api, resolved: Api) 
     for connection in ids.values():
         for node in connection["nodes"]:
             await _same(compiled, resolved, query, {"id": node["id"]})
-    assert _compiled_count() - before == 20
+    assert _compiled_count() - before == 2 * 20  # each answer and its repeat
 
 
 _UNMAPPED = re.compile(
@@ -394,10 +402,11 @@ def _generated(count: int) -> list[str]:
 async def test_generated_queries_match_the_resolvers(compiled: Api, resolved: Api) -> None:
     generated = _generated(300)
     assert len(generated) >= 250
-    before = _compiled_count()
+    before, prepared = _compiled_count(), _prepared_count()
     for query in generated:
         await _same(compiled, resolved, query)
     assert _compiled_count() - before > len(generated) / 2, "the generated queries mostly compiled"
+    assert _prepared_count() - prepared > len(generated) / 4, "and their repeats were mostly prepared reads"
 
 
 # ------------------------------------------------------------------------------------------ statements
@@ -420,7 +429,7 @@ async def test_fallback_fields_keep_their_place(compiled: Api, resolved: Api) ->
     before = _compiled_count()
     body = await _same(compiled, resolved, query)
     assert list(body["data"]) == ["x", "dataset", "y", "z"]
-    assert _compiled_count() - before == 2
+    assert _compiled_count() - before == 2 * 2  # x and z, in the answer and its repeat
     assert body["extensions"]["cost"]["requested"] > 0
 
 

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
-from collections.abc import AsyncIterator, Hashable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import orjson
@@ -17,35 +16,18 @@ from graphql import (
     SelectionSetNode,
 )
 from graphql.execution.values import VariableValues, get_variable_values
-from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy import Select
 from strawberry.extensions import SchemaExtension
 
 from app.observability import COMPILED_ROOT_FIELDS
 from schema.compiled.plan import NotCompilable, Planner, RootPlan, plan_root
-from schema.compiled.sql import DIALECTS, bind, bind_root, build, sqlite_b64, sqlite_cursor
+from schema.compiled.prepared import Lru, bind_statement, fragment
+from schema.compiled.run import CompiledRunner, RunFailed
 
 logger = logging.getLogger("veerkracht.compiled")
 
-_MAX_CACHED = 1024
-
-
-class _Lru(OrderedDict[Hashable, Any]):
-    def get_or(self, key: Hashable, make: Any) -> Any:
-        if key in self:
-            self.move_to_end(key)
-            return self[key]
-        value = make()
-        self[key] = value
-        if len(self) > _MAX_CACHED:
-            self.popitem(last=False)
-        return value
-
-
-_PLANS = _Lru()
+_PLANS = Lru()
 """(query text, operation name, response key) -> RootPlan, or None when it does not compile."""
-_STATEMENTS = _Lru()
-"""(plan, dialect, argument shapes) -> the statement."""
 
 
 def _plan(
@@ -59,18 +41,6 @@ def _plan(
 
     plan: RootPlan | None = _PLANS.get_or((query, operation, key), make)
     return plan
-
-
-async def _prepare_sqlite(connection: AsyncConnection) -> None:
-    """Register the base64 helpers on this SQLite connection (once per pooled connection)."""
-    raw = await connection.get_raw_connection()
-    if raw.info.get("veerkracht_base64"):
-        return
-    driver = raw.driver_connection
-    assert driver is not None
-    await driver.create_function("vk_b64", 1, sqlite_b64, deterministic=True)
-    await driver.create_function("vk_cursor", 1, sqlite_cursor, deterministic=True)
-    raw.info["veerkracht_base64"] = True
 
 
 class CompiledReads(SchemaExtension):
@@ -142,43 +112,37 @@ class CompiledReads(SchemaExtension):
         variables = get_variable_values(schema, operation.variable_definitions or (), context.variables or {})
         if not isinstance(variables, VariableValues):
             return {}  # execution reports the variables' errors
-        sessionmaker = request_context.sessionmaker
-        dialect = DIALECTS.get(sessionmaker.kw["bind"].dialect.name)
+        runner: CompiledRunner | None = request_context.compiled
+        if runner is None or runner.compiler is None:
+            return {}
         query = context.query or ""
-        statements: list[tuple[str, Any, dict[str, Any]]] = []
+        plans: dict[str, RootPlan] = {}
+        statements: list[tuple[str, Select[Any], dict[str, Any]]] = []
         for key, nodes in fields.items():
-            plan = _plan(query, name, key, schema, fragments, nodes) if dialect is not None else None
-            if plan is None or dialect is None:
+            plan = _plan(query, name, key, schema, fragments, nodes)
+            if plan is None:
                 continue
+            plans[key] = plan
             try:
-                root = bind_root(plan, variables)
-                bound = bind(plan, variables, settings.max_page_size)
+                statement, params = bind_statement(plan, variables, runner.compiler, settings.max_page_size)
             except NotCompilable:
                 continue
-            shapes = [b.shape for b in bound]
-            statement = _STATEMENTS.get_or(
-                (plan, dialect.name, root.shape, tuple(shapes)),
-                lambda plan=plan, root=root, shapes=shapes: build(dialect, plan, root.shape, shapes),
-            )
-            params = dict(root.params)
-            for item in bound:
-                params.update(item.params)
             statements.append((key, statement, params))
+        if len(plans) == len(fields):
+            # Every root field has a plan: later requests for this document may skip the pipeline.
+            # Under the name a request may give: the operation's own, or none when it is the only one.
+            names = {name, None} if len(operations) == 1 else {name}
+            for given in names:
+                runner.prepared.add(query, given, operation, fragments, fields, plans)
         compiled: dict[str, orjson.Fragment] = {}
         if statements:
             try:
-                # A Core connection, not an ORM session: nothing here needs the session's unit of work.
-                engine: AsyncEngine = sessionmaker.kw["bind"]
-                async with engine.connect() as connection:
-                    if dialect is not None and dialect.name == "sqlite":
-                        await _prepare_sqlite(connection)
+                async with runner.connect() as connection:
                     for key, statement, params in statements:
-                        text = (await connection.execute(statement, params)).scalar()
-                        if text is not None:
-                            compiled[key] = orjson.Fragment(text)
-                        elif fields[key][0].name.value == "node":
-                            compiled[key] = orjson.Fragment(b"null")
-            except SQLAlchemyError:
+                        answer = fragment(await connection.fetch(statement, params), fields[key][0])
+                        if answer is not None:
+                            compiled[key] = answer
+            except RunFailed:
                 logger.exception("a compiled statement failed; the resolvers answer instead")
                 compiled = {}
         COMPILED_ROOT_FIELDS.labels("compiled").inc(len(compiled))

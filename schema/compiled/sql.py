@@ -29,6 +29,7 @@ from sqlalchemy import (
     String,
     Text,
     and_,
+    any_,
     bindparam,
     case,
     cast,
@@ -40,7 +41,7 @@ from sqlalchemy import (
     select,
     true,
 )
-from sqlalchemy.dialects.postgresql import aggregate_order_by
+from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
 from strawberry.relay import GlobalID
 
 from app.models import (
@@ -285,6 +286,10 @@ class Dialect:
     def text(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
         return cast(value, Text)
 
+    def one_of(self, column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+        """``column`` equals one of the strings in the list parameter ``name``."""
+        return column.in_(bindparam(name, type_=String, expanding=True))
+
     def date(self, value: ColumnElement[Any]) -> ColumnElement[Any]:
         raise NotImplementedError
 
@@ -294,6 +299,11 @@ class Dialect:
 
 class PostgresDialect(Dialect):
     name = "postgresql"
+
+    def one_of(self, column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+        # One array parameter (= ANY($n)) rather than an expanding IN: the statement's text does not depend
+        # on the list's length, so it compiles once to asyncpg's positional form (schema/compiled/run.py).
+        return column == any_(bindparam(name, type_=ARRAY(String)))
 
     def obj(self, pairs: list[tuple[str, ColumnElement[Any]]]) -> ColumnElement[Any]:
         return func.json_build_object(*[item for key, value in pairs for item in (self.key(key), value)])
@@ -443,6 +453,9 @@ class Builder:
 
     # ---- lookups the resolvers make before filtering: missing ones make the statement return NULL
 
+    def _roles(self, column: ColumnElement[Any], index: int) -> ColumnElement[bool]:
+        return self.d.one_of(column, f"n{index}_roles")
+
     def _municipality_id(self, param: Any) -> Any:
         m = _T_MUNICIPALITY.alias()
         self.checks.append(exists().where(m.c.code == param))
@@ -490,7 +503,7 @@ class Builder:
         elif plan.kind in ("involvements", "nested"):
             _, has_roles, has_initiative, has_municipality, has_organization = shape
             if has_roles:
-                out.append(cols["role"].in_(p(i, "roles", String, expanding=True)))
+                out.append(self._roles(cols["role"], i))
             if has_initiative:
                 out.append(cols["initiative_id"] == self._initiative_id(p(i, "initiative", String)))
             if has_municipality:
@@ -500,9 +513,9 @@ class Builder:
         elif plan.kind == "initiatives":
             _, has_kinds, has_statuses, has_roles, has_theme, has_m, has_o, words = shape
             if has_kinds:
-                out.append(cols["kind"].in_(p(i, "kinds", String, expanding=True)))
+                out.append(self.d.one_of(cols["kind"], f"n{i}_kinds"))
             if has_statuses:
-                out.append(cols["status"].in_(p(i, "statuses", String, expanding=True)))
+                out.append(self.d.one_of(cols["status"], f"n{i}_statuses"))
             if has_theme:
                 t = _T_THEME.alias()
                 out.append(
@@ -515,17 +528,13 @@ class Builder:
                 participants.append(self._organization_id(p(i, "organization", String)))
             for participant in participants:
                 v = _T_INVOLVEMENT.alias()
-                role = v.c.role.in_(p(i, "roles", String, expanding=True)) if has_roles else true()
+                role = self._roles(v.c.role, i) if has_roles else true()
                 out.append(
                     exists().where(v.c.initiative_id == cols["id"], v.c.participant_id == participant, role)
                 )
             if has_roles and not participants:
                 v = _T_INVOLVEMENT.alias()
-                out.append(
-                    exists().where(
-                        v.c.initiative_id == cols["id"], v.c.role.in_(p(i, "roles", String, expanding=True))
-                    )
-                )
+                out.append(exists().where(v.c.initiative_id == cols["id"], self._roles(v.c.role, i)))
             search = Initiative.__table__.c.search_folded
             for number in range(words):
                 column = cols.get("search_folded", search)
