@@ -7,8 +7,10 @@ streams in, before it is read whole, and so that a timed-out request is cancelle
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
+import os
 import re
 import uuid
 from typing import Any
@@ -34,9 +36,23 @@ class _BodyTooLarge(Exception):
     pass
 
 
+# Our own ids: 32 hex digits like a UUID's, a random half per process and a counter, which is unique as a
+# uuid4 per request is and costs no system call for randomness on every request.
+_ids = itertools.count()
+_id_prefix = uuid.uuid4().hex[:16]
+
+
+def _new_prefix() -> None:
+    global _id_prefix
+    _id_prefix = uuid.uuid4().hex[:16]
+
+
+os.register_at_fork(after_in_child=_new_prefix)
+
+
 def request_id_from(headers: Headers) -> str:
     given = headers.get("x-request-id", "")
-    return given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+    return given if _REQUEST_ID.match(given) else f"{_id_prefix}{next(_ids) & 0xFFFFFFFFFFFFFFFF:016x}"
 
 
 async def _send_error(send: Send, status: int, code: str, message: str, request_id: str) -> None:
