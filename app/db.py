@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import MetaData, event
+from sqlalchemy import Index, MetaData, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
@@ -22,6 +22,23 @@ NAMING_CONVENTION = {
 
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def only_on(dialect: str, index: Index) -> Index:
+    """``index`` exists on ``dialect`` only: created there (``ddl_if``), and left out of alembic's
+    comparison of the models with other databases (``include_object``, which does not read ``ddl_if``)."""
+    index.info["only_on"] = dialect
+    return index.ddl_if(dialect=dialect)
+
+
+def include_object(dialect: str) -> Any:
+    """Alembic's ``include_object`` for a database of ``dialect``: leaves out what exists elsewhere only."""
+
+    def include(obj: Any, _name: str | None, type_: str, reflected: bool, _compare_to: Any) -> bool:
+        only = getattr(obj, "info", {}).get("only_on") if type_ == "index" and not reflected else None
+        return only is None or only == dialect
+
+    return include
 
 
 def utc_now() -> dt.datetime:

@@ -12,7 +12,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import app.models  # noqa: F401  (registers every table)
-from app.db import Base, create_engine
+from app.db import Base, create_engine, include_object
 from app.settings import Settings
 
 target_metadata = Base.metadata
@@ -30,6 +30,7 @@ def _configure_and_run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=sqlite,
         compare_type=True,
+        include_object=include_object(connection.dialect.name),
     )
     with context.begin_transaction():
         context.run_migrations()

@@ -8,12 +8,13 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlalchemy.engine import Connection
 
-from app.db import Base, create_engine
+from app.db import Base, create_engine, include_object
 from app.migrate import alembic_config, current_revision, downgrade, head_revision, upgrade
 
 
 def _differences(connection: Connection) -> list[object]:
-    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    options = {"compare_type": True, "include_object": include_object(connection.dialect.name)}
+    context = MigrationContext.configure(connection, opts=options)
     return list(compare_metadata(context, Base.metadata))
 
 
@@ -90,3 +91,32 @@ async def test_constraints_live_in_the_database(fresh_url: str) -> None:
             await connection.rollback()
     finally:
         await engine.dispose()
+
+
+async def test_the_word_search_can_use_a_trigram_index_on_postgresql(fresh_url: str) -> None:
+    """Migration 0004: `search_folded LIKE '%word%'` need not read every initiative (bench/README.md)."""
+    from sqlalchemy import text
+    from sqlalchemy.engine import make_url
+
+    engine = create_engine(fresh_url)
+    try:
+        await upgrade(engine)
+        async with engine.connect() as connection:
+            if make_url(fresh_url).get_backend_name() == "sqlite":
+                assert "ix_initiative_search_folded_trgm" not in {
+                    index["name"] for index in await connection.run_sync(_indexes, "initiative")
+                }
+                return
+            await connection.execute(text("SET LOCAL enable_seqscan = off"))
+            plan = (
+                await connection.execute(
+                    text("EXPLAIN SELECT count(*) FROM initiative WHERE search_folded LIKE '%energie%'")
+                )
+            ).scalars()
+            assert "ix_initiative_search_folded_trgm" in "\n".join(plan)
+    finally:
+        await engine.dispose()
+
+
+def _indexes(connection: Connection, table: str) -> list[dict[str, object]]:
+    return list(inspect(connection).get_indexes(table))  # type: ignore[arg-type]

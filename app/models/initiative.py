@@ -18,7 +18,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from app.db import Base, utc_now
+from app.db import Base, only_on, utc_now
 from app.models._types import enum_column
 from app.models.enums import InitiativeKind, InitiativeStatus, PartnerRole
 
@@ -45,6 +45,17 @@ class Initiative(Base):
     __table_args__ = (
         CheckConstraint("length(name) > 0", name="name_not_empty"),
         CheckConstraint("length(slug) > 0", name="slug_not_empty"),
+        # The word search is `search_folded LIKE '%word%'`: a trigram index answers it without reading
+        # every initiative (PostgreSQL's pg_trgm; migration 0004). SQLite has none and scans.
+        only_on(
+            "postgresql",
+            Index(
+                "ix_initiative_search_folded_trgm",
+                "search_folded",
+                postgresql_using="gin",
+                postgresql_ops={"search_folded": "gin_trgm_ops"},
+            ),
+        ),
     )
     __mapper_args__ = {"version_id_col": version}
 
