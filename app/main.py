@@ -12,7 +12,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 
 from app import graphiql
 from app.bootstrap import bootstrap_pending, bootstrap_until_done
-from app.db import create_engine, create_sessionmaker
+from app.db import create_engine, create_sessionmaker, session_settings
 from app.health import healthz, readyz
 from app.middleware import RequestMiddleware
 from app.observability import configure_logging, instrument_engine, metrics, release_engine
@@ -35,13 +35,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
             settings.database_url,
             echo=settings.sql_echo,
             statement_timeout_seconds=settings.database_statement_timeout_seconds,
+            random_page_cost=settings.database_random_page_cost,
         )
         app.state.settings = settings
         app.state.engine = engine
         app.state.sessionmaker = create_sessionmaker(engine)
         instrument_engine(engine)
         app.state.compiled_runner = CompiledRunner(
-            engine, statement_timeout_seconds=settings.database_statement_timeout_seconds
+            engine,
+            server_settings=session_settings(
+                settings.database_statement_timeout_seconds, settings.database_random_page_cost
+            ),
         )
         await app.state.compiled_runner.start()
         app.state.rate_limiter = RateLimiter(settings)

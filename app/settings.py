@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     """A request still running after this long is cancelled and answered with 504."""
     database_statement_timeout_seconds: float = 10.0
     """PostgreSQL cancels any statement running longer than this (``statement_timeout``)."""
+    database_random_page_cost: float | None = 1.1
+    """PostgreSQL's ``random_page_cost`` for the service's sessions (see ``app.db.session_settings``);
+    unset (empty) keeps the server's value."""
 
     rate_limit_per_minute: int = 200_000
     """Query cost (see ``max_query_cost``) a token may spend per minute; each operation costs at least 1."""
@@ -109,3 +112,14 @@ class Settings(BaseSettings):
         if not 1 <= value <= 1000:
             raise ValueError("max_page_size must be between 1 and 1000")
         return value
+
+    @field_validator("database_random_page_cost", mode="before")
+    @classmethod
+    def _page_cost(cls, value: object) -> object:
+        """Empty: keep the server's value. Otherwise a positive number."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        number = float(value)  # type: ignore[arg-type]
+        if not number > 0:
+            raise ValueError("database_random_page_cost must be a positive number, or empty for the server's")
+        return number

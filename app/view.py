@@ -19,6 +19,7 @@ against a real server. What this view adds:
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, Literal
 
@@ -55,6 +56,8 @@ if TYPE_CHECKING:
 MediaType = Literal["application/graphql-response+json", "application/json"]
 GRAPHQL_RESPONSE_JSON: Final = "application/graphql-response+json"
 JSON: Final = "application/json"
+
+_log = logging.getLogger("veerkracht.compiled")
 
 # Counters of the prepared read path, bound to their labels once (a labels() lookup per request shows).
 _PREPARED_ANSWERED = PREPARED_READS.labels("answered")
@@ -261,9 +264,14 @@ class GraphQLApp(GraphQL[Context, None]):
         prepared = runner.prepared.get(query, operation_name)
         if prepared is None or runner.compiler is None:
             return None
-        response = await self._answer_prepared(
-            request, runner, cache, media_type, prepared, (query, operation_name, raw_variables)
-        )
+        try:
+            response = await self._answer_prepared(
+                request, runner, cache, media_type, prepared, (query, operation_name, raw_variables)
+            )
+        except Exception:
+            # Never answer worse than the pipeline would: it answers instead (with its own error, if any).
+            _log.exception("a prepared read failed; the GraphQL pipeline answers instead")
+            response = None
         (_PREPARED_ANSWERED if response is not None else _PREPARED_HANDED_ON).inc()
         return response
 

@@ -117,12 +117,63 @@ async def test_tokens_are_checked_as_the_pipeline_checks_them(seeded_url: str) -
             assert after.json()["errors"], after.text
 
 
-async def test_compiled_reads_on_postgresql_keep_the_statement_timeout(seeded_url: str) -> None:
-    """They run on asyncpg connections of their own (schema/compiled/run.py), not the engine's."""
+async def test_both_pools_have_the_session_settings(seeded_url: str) -> None:
+    """Compiled reads run on asyncpg connections of their own (schema/compiled/run.py): they keep the
+    statement timeout and the planner's page cost that the engine's connections have."""
+    from sqlalchemy import text
+
+    expected = {"statement_timeout": "1500ms", "random_page_cost": "1.1"}
     async with api_with(seeded_url, database_statement_timeout_seconds=1.5) as api:
         runner = api.app.state.compiled_runner
         if make_url(seeded_url).get_backend_name() == "sqlite":
-            assert not runner.postgresql  # SQLite has no such setting; its reads go through the engine
+            assert not runner.postgresql  # SQLite has neither setting; its reads go through the engine
             return
         async with runner.connect() as connection:
-            assert await connection.connection.fetchval("SHOW statement_timeout") == "1500ms"
+            for name, value in expected.items():
+                assert await connection.connection.fetchval(f"SHOW {name}") == value
+        async with api.app.state.engine.connect() as engine_connection:
+            for name, value in expected.items():
+                assert (await engine_connection.execute(text(f"SHOW {name}"))).scalar() == value
+    # Unset: the server's own value.
+    async with (
+        api_with(seeded_url, database_random_page_cost=None) as api,
+        api.app.state.compiled_runner.connect() as connection,
+    ):
+        assert await connection.connection.fetchval("SHOW random_page_cost") == "4"
+
+
+def test_a_bad_page_cost_is_refused_with_its_name() -> None:
+    import pytest
+    from pydantic import ValidationError
+
+    from app.settings import Settings
+
+    for bad in ("-1", "0", "fast"):
+        with pytest.raises(ValidationError, match="database_random_page_cost"):
+            Settings(database_random_page_cost=bad)
+    assert Settings(database_random_page_cost="").database_random_page_cost is None
+    assert Settings(database_random_page_cost="2").database_random_page_cost == 2.0
+
+
+async def test_a_failing_statement_is_handed_on_and_answered_as_the_pipeline_does(fresh_url: str) -> None:
+    """A real fault (a table gone from under the service): the prepared read hands the request on, and
+    the pipeline answers it with a masked, well-formed error (a restart shows the same in test_faults)."""
+    from sqlalchemy import text
+
+    from tests.conftest import migrated_and_seeded
+
+    await migrated_and_seeded(fresh_url)
+    query = _document("query Themes{tag} {{ initiatives(first: 3) {{ nodes {{ slug crossOverThemes }} }} }}")
+    async with api_with(fresh_url, environment="production", response_cache=False) as api:
+        assert "errors" not in (await _post(api, query, {})).json()
+        cascade = "" if api.engine.dialect.name == "sqlite" else " CASCADE"
+        async with api.engine.begin() as connection:
+            await connection.execute(text(f"DROP TABLE initiative_theme{cascade}"))
+        handed_on = _count("handed_on")
+        response = await _post(api, query, {})
+        assert _count("handed_on") == handed_on + 1
+        assert response.status_code == 200
+        error = response.json()["errors"][0]
+        assert error["extensions"]["code"] == "INTERNAL_SERVER_ERROR"
+        assert error["extensions"]["errorId"]
+        assert "initiative_theme" not in response.text

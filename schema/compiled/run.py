@@ -22,6 +22,7 @@ anyway raises :class:`RunFailed`; the caller then answers through the resolvers,
 
 from __future__ import annotations
 
+import logging
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Protocol
@@ -37,10 +38,23 @@ from app.observability import count_statement
 from schema.compiled.prepared import PreparedReads
 from schema.compiled.sql import DIALECTS, Dialect, sqlite_b64, sqlite_cursor
 
+logger = logging.getLogger("veerkracht.compiled")
+
 _VERSION = select(ChangeCounter.last_sequence).where(ChangeCounter.id == 1)
 _MAX_COMPILED = 1024
 POOL_SIZE = 10
 """asyncpg connections per process for compiled reads, besides the engine's pool (app/db.py)."""
+
+
+_DATABASE_ERRORS = (
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    # A connection the server closed while a statement was being sent (a restart): "cannot switch to
+    # state 12; another operation is in progress" (seen in tests/test_faults.py).
+    asyncpg.exceptions.InternalClientError,
+    OSError,
+    TimeoutError,
+)
 
 
 class RunFailed(Exception):
@@ -82,7 +96,7 @@ class _AsyncpgConnection:
             listener(sql)
         try:
             return await self.connection.fetchval(sql, *arguments)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
+        except _DATABASE_ERRORS as error:
             raise RunFailed(str(error)) from error
 
     async def version(self) -> int:
@@ -159,7 +173,7 @@ class _Checkout:
         try:
             self._acquired = pool.acquire(timeout=timeout)
             connection = await self._acquired.__aenter__()
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, TimeoutError) as error:
+        except _DATABASE_ERRORS as error:
             self._acquired = None
             raise RunFailed(str(error)) from error
         return _AsyncpgConnection(connection, runner)
@@ -172,14 +186,18 @@ class _Checkout:
     async def __aexit__(self, *exc_info: object) -> None:
         if self._acquired is not None:
             acquired, self._acquired = self._acquired, None
-            await acquired.__aexit__(None, None, None)
+            try:
+                await acquired.__aexit__(None, None, None)
+            except _DATABASE_ERRORS as error:
+                # asyncpg discards a connection it cannot reset; the request's answer does not depend on it.
+                logger.warning("a compiled read's connection could not go back to its pool: %r", error)
         await self._close_engine_connection()
 
 
 class CompiledRunner:
     """One per app: where compiled statements run, and the connections they run on."""
 
-    def __init__(self, engine: AsyncEngine, *, statement_timeout_seconds: float | None = None) -> None:
+    def __init__(self, engine: AsyncEngine, *, server_settings: dict[str, str] | None = None) -> None:
         self.engine = engine
         self.dialect = engine.dialect
         self.compiler: Dialect | None = DIALECTS.get(engine.dialect.name)
@@ -188,7 +206,8 @@ class CompiledRunner:
         self.statement_listeners: list[Callable[[str], None]] = []
         """Called with each statement's SQL (the tests and the benchmark count statements with it)."""
         self.postgresql = engine.dialect.name == "postgresql"
-        self.statement_timeout_seconds = statement_timeout_seconds
+        self.server_settings = dict(server_settings or {})
+        """PostgreSQL session settings (app.db.session_settings), as the engine's connections have them."""
         self._pool: asyncpg.Pool | None = None
         self._compiled: OrderedDict[Select[Any], _Positional] = OrderedDict()
 
@@ -205,16 +224,13 @@ class CompiledRunner:
         database is away at start still starts (app/bootstrap.py)."""
         if not self.postgresql or self._pool is not None:
             return
-        server_settings = {}
-        if self.statement_timeout_seconds:
-            server_settings["statement_timeout"] = str(max(1, round(self.statement_timeout_seconds * 1000)))
         self._pool = await asyncpg.create_pool(
             self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
             min_size=0,
             max_size=POOL_SIZE,
             timeout=CONNECT_TIMEOUT_SECONDS,
             reset=_no_reset,
-            server_settings=server_settings,
+            server_settings=self.server_settings,
         )
 
     def connect(self) -> _Checkout:
