@@ -80,6 +80,9 @@ async def create_database(admin_dsn: str, name: str) -> None:
     try:
         await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await connection.execute(f'CREATE DATABASE "{name}"')
+        # The planner's page cost the API sets for its own sessions (app.db.session_settings), here for
+        # every session on the database, so that PostGraphile and the ceiling plan with it too.
+        await connection.execute(f'ALTER DATABASE "{name}" SET random_page_cost = 1.1')
     finally:
         await connection.close()
 
