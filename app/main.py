@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
@@ -61,6 +62,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.bootstrap = (
             asyncio.create_task(bootstrap_until_done(settings.database_url)) if bootstrap_pending() else None
         )
+        # Everything built so far (the schema, SQLAlchemy's and graphql-core's structures: most of the
+        # heap) lives as long as the process: freezing it keeps the garbage collector's full passes,
+        # which otherwise walk all of it, short (bench/README.md, "What limits ours now").
+        gc.collect()
+        gc.freeze()
         try:
             yield
         finally:
