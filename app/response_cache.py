@@ -35,6 +35,9 @@ from app.models.access import ChangeCounter
 from app.observability import CACHE
 from app.services.tokens import Identity, authenticate_header
 
+DATA_VERSION = select(ChangeCounter.last_sequence).where(ChangeCounter.id == 1)
+"""The data version an answer is stored under: every committed write advances it."""
+
 
 @dataclass(frozen=True)
 class Entry:
@@ -94,9 +97,11 @@ class ResponseCache:
         self.today = today
         self.entries: OrderedDict[str, tuple[int, Entry]] = OrderedDict()
 
-    async def lookup(self, request: Request, media_type: str) -> Lookup | None:
-        """The cache's view of ``request``; None when it is not a cacheable read (the view runs it as usual)."""
-        params = await request_params(request)
+    async def lookup(
+        self, request: Request, media_type: str, params: tuple[str, str | None, Any] | None
+    ) -> Lookup | None:
+        """The cache's view of ``request`` (its :func:`request_params`); None when it is not a cacheable read
+        (the view runs it as usual)."""
         if params is None:
             return None
         query, operation_name, variables = params
@@ -108,9 +113,7 @@ class ResponseCache:
         if len(chosen) != 1 or chosen[0][1] != "query" or (operation_name is None and len(operations) != 1):
             return None
         async with self.sessionmaker() as session:
-            version = int(
-                await session.scalar(select(ChangeCounter.last_sequence).where(ChangeCounter.id == 1)) or 0
-            )
+            version = int(await session.scalar(DATA_VERSION) or 0)
             authorization = request.headers.get("authorization")
             identity = await authenticate_header(session, authorization) if authorization else None
         if authorization and identity is None:

@@ -199,12 +199,16 @@ class GraphQLApp(GraphQL[Context, None]):
         cache: ResponseCache | None = getattr(request.app.state, "response_cache", None)
         media_type = negotiate(request.headers.get("accept"))
         runner: CompiledRunner | None = getattr(request.app.state, "compiled_runner", None)
-        if runner is not None and media_type is not None and request.app.state.settings.compiled_reads:
-            prepared = await self._run_prepared(request, runner, cache, media_type)
+        prepared_reads = runner is not None and request.app.state.settings.compiled_reads
+        if media_type is None or not (prepared_reads or cache is not None):
+            return await self.run(request)
+        params = await request_params(request)  # decoded once, for both
+        if runner is not None and prepared_reads and params is not None:
+            prepared = await self._run_prepared(request, runner, cache, media_type, params)
             if prepared is not None:
                 return prepared
         try:
-            lookup = await cache.lookup(request, media_type) if cache is not None and media_type else None
+            lookup = await cache.lookup(request, media_type, params) if cache is not None else None
         except (SQLAlchemyError, OSError):
             # The database is away: the normal path answers with a GraphQL error saying so (the cache
             # cannot tell whether its entries are still current).
@@ -247,7 +251,12 @@ class GraphQLApp(GraphQL[Context, None]):
         return response
 
     async def _run_prepared(
-        self, request: Request, runner: CompiledRunner, cache: ResponseCache | None, media_type: MediaType
+        self,
+        request: Request,
+        runner: CompiledRunner,
+        cache: ResponseCache | None,
+        media_type: MediaType,
+        params: tuple[str, str | None, Any],
     ) -> Response | None:
         """The answer to a prepared read (schema/compiled/prepared.py), or None: the normal path answers.
 
@@ -257,9 +266,6 @@ class GraphQLApp(GraphQL[Context, None]):
         answer, returns None before anything is sent, and the normal path answers it (a rate-limit charge
         already made is not made twice: ``request.state.veerkracht_charged``).
         """
-        params = await request_params(request)
-        if params is None:
-            return None
         query, operation_name, raw_variables = params
         prepared = runner.prepared.get(query, operation_name)
         if prepared is None or runner.compiler is None:

@@ -26,8 +26,8 @@ class Context:
     broker: Any = None
     """The app's :class:`app.services.changes.ChangeBroker`."""
     compiled: Any = None
-    """The app's :class:`schema.compiled.run.CompiledRunner` (where compiled reads run) and
-    :class:`schema.compiled.prepared.PreparedReads`, as a pair; None runs no compiled reads."""
+    """The app's :class:`schema.compiled.run.CompiledRunner`: where compiled reads run, and its prepared
+    documents; None runs no compiled reads."""
     loaders: Loaders = field(init=False)
     _identity: tuple[Identity | None] | None = field(init=False, default=None)
 

@@ -23,25 +23,22 @@ anyway raises :class:`RunFailed`; the caller then answers through the resolvers,
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, Protocol
 
 import asyncpg
-from sqlalchemy import Select, select
+from sqlalchemy import Select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.db import CONNECT_TIMEOUT_SECONDS, POOL_TIMEOUT_SECONDS
-from app.models.access import ChangeCounter
 from app.observability import count_statement
-from schema.compiled.prepared import PreparedReads
+from app.response_cache import DATA_VERSION
+from schema.compiled.prepared import Lru, PreparedReads
 from schema.compiled.sql import DIALECTS, Dialect, sqlite_b64, sqlite_cursor
 
 logger = logging.getLogger("veerkracht.compiled")
 
-_VERSION = select(ChangeCounter.last_sequence).where(ChangeCounter.id == 1)
-_MAX_COMPILED = 1024
 POOL_SIZE = 10
 """asyncpg connections per process for compiled reads, besides the engine's pool (app/db.py)."""
 
@@ -100,7 +97,7 @@ class _AsyncpgConnection:
             raise RunFailed(str(error)) from error
 
     async def version(self) -> int:
-        positional = self.runner.positional(_VERSION)
+        positional = self.runner.positional(DATA_VERSION)
         return int(await self._fetchval(positional.sql, positional.arguments({})) or 0)
 
     async def fetch(self, statement: Select[Any], params: dict[str, Any]) -> str | None:
@@ -115,7 +112,7 @@ class _EngineConnection:
 
     async def version(self) -> int:
         try:
-            return int((await self.connection.execute(_VERSION)).scalar() or 0)
+            return int((await self.connection.execute(DATA_VERSION)).scalar() or 0)
         except SQLAlchemyError as error:
             raise RunFailed(str(error)) from error
 
@@ -209,15 +206,14 @@ class CompiledRunner:
         self.server_settings = dict(server_settings or {})
         """PostgreSQL session settings (app.db.session_settings), as the engine's connections have them."""
         self._pool: asyncpg.Pool | None = None
-        self._compiled: OrderedDict[Select[Any], _Positional] = OrderedDict()
+        self._compiled = Lru()
+        """statement -> its _Positional form."""
 
     def positional(self, statement: Select[Any]) -> _Positional:
-        found = self._compiled.get(statement)
-        if found is None:
-            found = self._compiled[statement] = _Positional(statement, self.dialect)
-            if len(self._compiled) > _MAX_COMPILED:
-                self._compiled.popitem(last=False)
-        return found
+        positional: _Positional = self._compiled.get_or(
+            statement, lambda: _Positional(statement, self.dialect)
+        )
+        return positional
 
     async def start(self) -> None:
         """Create the asyncpg pool (PostgreSQL). It connects nothing yet (``min_size=0``): a server whose
