@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -185,6 +186,18 @@ def instrument_engine(engine: AsyncEngine) -> None:
     overflow = getattr(sync_engine.pool, "_max_overflow", 0)
     if callable(size):
         POOL_CAPACITY.inc(size() + max(int(overflow), 0))
+
+
+def listen_to_statements(app: Any, callback: Callable[[str], None]) -> None:
+    """Call ``callback`` with the SQL of every statement the (started) ``app`` sends: through its engine,
+    and compiled reads on PostgreSQL, which go to asyncpg directly (schema/compiled/run.py). The tests and
+    the benchmark count statements with it."""
+    event.listen(
+        app.state.engine.sync_engine,
+        "before_cursor_execute",
+        lambda _conn, _cursor, statement, *_args: callback(statement),
+    )
+    app.state.compiled_runner.statement_listeners.append(callback)
 
 
 def release_engine(engine: AsyncEngine) -> None:

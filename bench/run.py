@@ -336,9 +336,9 @@ async def count_statements(dsn: str, bodies: dict[str, bytes], *, response_cache
     each shape posted twice and the second counted (with the response cache on, that one is a hit)."""
     import httpx
     from asgi_lifespan import LifespanManager
-    from sqlalchemy import event
 
     from app.main import create_app
+    from app.observability import listen_to_statements
     from app.settings import Settings
 
     options: dict[str, Any] = {
@@ -355,13 +355,7 @@ async def count_statements(dsn: str, bodies: dict[str, bytes], *, response_cache
     statements: list[str] = []
     counts = {}
     async with LifespanManager(app):
-        event.listen(
-            app.state.engine.sync_engine,
-            "before_cursor_execute",
-            lambda _conn, _cursor, statement, *_args: statements.append(statement),
-        )
-        # Compiled reads on PostgreSQL go to asyncpg directly (schema/compiled/run.py), not through the engine.
-        app.state.compiled_runner.statement_listeners.append(statements.append)
+        listen_to_statements(app, statements.append)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
             for shape, body in bodies.items():

@@ -9,7 +9,6 @@ from typing import Any
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from starlette.applications import Starlette
 
@@ -17,6 +16,7 @@ from app.bootstrap import seed
 from app.db import create_engine
 from app.main import create_app
 from app.migrate import upgrade
+from app.observability import listen_to_statements
 from app.settings import Settings
 from tests.databases import BACKENDS, DatabaseFactory
 
@@ -138,13 +138,7 @@ async def _api(url: str, **settings: Any) -> AsyncIterator[Api]:
     app = create_app(Settings(database_url=url, **{**UNLIMITED, **settings}))
     statements: list[str] = []
     async with LifespanManager(app):
-        event.listen(
-            app.state.engine.sync_engine,
-            "before_cursor_execute",
-            lambda _conn, _cursor, statement, *_args: statements.append(statement),
-        )
-        # Compiled reads on PostgreSQL go to asyncpg directly (schema/compiled/run.py), not through the engine.
-        app.state.compiled_runner.statement_listeners.append(statements.append)
+        listen_to_statements(app, statements.append)
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
             yield Api(client=client, app=app, statements=statements)
