@@ -82,7 +82,7 @@ class Settings(BaseSettings):
     """On SIGTERM, in-flight requests get this long to finish before the process exits."""
 
     response_cache: bool = True
-    """Keep whole answers to queries and reuse them while no write has been committed (app/response_cache.py)."""
+    """Keep whole answers to queries and reuse them while no write has been committed (app/web/cache.py)."""
     response_cache_entries: int = 2000
     """Most answers kept per process (least recently used go first)."""
 

@@ -337,9 +337,9 @@ async def count_statements(dsn: str, bodies: dict[str, bytes], *, response_cache
     import httpx
     from asgi_lifespan import LifespanManager
 
-    from app.main import create_app
     from app.observability import listen_to_statements
     from app.settings import Settings
+    from app.web import create_app
 
     options: dict[str, Any] = {
         "database_url": datasets.sqlalchemy_url(dsn),

@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeAlias
+from typing import Any, Protocol, TypeAlias
 
 import strawberry
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.services.ratelimit import Refusal
 from app.services.tokens import Identity, authenticate_header
 from app.settings import Settings
 from schema.loaders import Loaders
+
+
+class Meter(Protocol):
+    """Charges operations to their caller's rate limit (the web layer's, app/web/pipeline/cost.py)."""
+
+    async def charge(self, identity: Identity | None, cost: int) -> Refusal | None: ...
+
+
+Authenticate = Callable[[async_sessionmaker[AsyncSession], str], Awaitable[Identity | None]]
+"""How a credential becomes an identity (the web layer's, app/web/pipeline/identify.py)."""
+
+
+async def _by_api_token(
+    sessionmaker: async_sessionmaker[AsyncSession], authorization: str
+) -> Identity | None:
+    async with sessionmaker() as session:
+        return await authenticate_header(session, authorization)
 
 
 @dataclass
@@ -28,6 +47,10 @@ class Context:
     compiled: Any = None
     """The app's :class:`schema.compiled.run.CompiledRunner`: where compiled reads run, and its prepared
     documents; None runs no compiled reads."""
+    authenticate: Authenticate = _by_api_token
+    """How the caller's credential is checked; the web layer passes its identify stage's."""
+    meter: Meter | None = None
+    """Where an operation's cost is charged; None charges nothing."""
     loaders: Loaders = field(init=False)
     _identity: tuple[Identity | None] | None = field(init=False, default=None)
 
@@ -40,13 +63,18 @@ class Context:
             header = self.authorization or str((self.connection_params or {}).get("Authorization") or "")
             identity = None
             if header:
-                async with self.sessionmaker() as session:
-                    identity = await authenticate_header(session, header)
+                identity = await self.authenticate(self.sessionmaker, header)
             self._identity = (identity,)
         return self._identity[0]
 
+    async def charge(self, cost: int) -> Refusal | None:
+        """Charge an operation's ``cost`` to the caller; a Refusal when its budget does not allow it."""
+        if self.meter is None:
+            return None
+        return await self.meter.charge(await self.identity(), cost)
+
     def knows_identity(self, identity: Identity | None) -> None:
-        """Record the caller's identity, already checked for this request (by the response cache)."""
+        """Record the caller's identity, already checked for this request (by the web layer's pipeline)."""
         self._identity = (identity,)
 
 

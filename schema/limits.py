@@ -181,18 +181,10 @@ class QueryCost(SchemaExtension):
         yield
 
     async def _charge(self, cost: int) -> None:
-        """Spend ``cost`` from the caller's budget: its token's, or without one its address's."""
+        """Spend ``cost`` from the caller's budget (its token's, or without one its address's) through the
+        request's meter (app/web/pipeline/cost.py), which a request pays only once."""
         context = self.execution_context
-        request = context.context.request
-        limiter = getattr(getattr(request, "app", None), "state", None)
-        limiter = getattr(limiter, "rate_limiter", None)
-        if limiter is None:
-            return
-        if getattr(getattr(request, "state", None), "veerkracht_charged", None) == cost:
-            return  # charged already, by the prepared read that handed this request on (app/view.py)
-        identity = await context.context.identity()
-        trust = context.context.settings.trust_forwarded_for
-        refusal = await limiter.charge(request, identity, cost, trust_forwarded_for=trust)
+        refusal = await context.context.charge(cost)
         if refusal is None:
             return
         RATE_LIMIT_REJECTIONS.labels(refusal.caller_kind).inc()
@@ -200,7 +192,7 @@ class QueryCost(SchemaExtension):
         if response is not None:  # HTTP (a subscription's websocket has no status to set)
             response.status_code = 429
             response.headers["Retry-After"] = str(refusal.retry_after)
-        whose = "this token's" if identity is not None else "this address's"
+        whose = "this token's" if refusal.caller_kind == "token" else "this address's"
         _refuse(
             context,
             GraphQLError(

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# Re-fetch GraphiQL's browser assets at the pinned versions with `npm pack` into app/static/graphiql/
-# and check each file against the sha256 recorded below (and in app/static/graphiql/README.md).
+# Re-fetch GraphiQL's browser assets at the pinned versions with `npm pack` into app/web/static/graphiql/
+# and check each file against the sha256 recorded below (and in app/web/static/graphiql/README.md).
 # To upgrade: change a version, run with UPDATE=1 to print the new digests, review, then record them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DEST=app/static/graphiql
+DEST=app/web/static/graphiql
 
 GRAPHIQL=3.8.3
 REACT=18.3.1

@@ -14,10 +14,10 @@ from starlette.applications import Starlette
 
 from app.bootstrap import seed
 from app.db import create_engine
-from app.main import create_app
 from app.migrate import upgrade
 from app.observability import listen_to_statements
 from app.settings import Settings
+from app.web import create_app
 from tests.databases import BACKENDS, DatabaseFactory
 
 

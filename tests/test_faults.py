@@ -37,10 +37,10 @@ from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 
 from app.db import create_engine, create_sessionmaker
-from app.health import READY_TIMEOUT_SECONDS
-from app.main import create_app
 from app.models import DatasetLoad
 from app.settings import Settings
+from app.web import create_app
+from app.web.health import READY_TIMEOUT_SECONDS
 from tests.conftest import write_token
 from tests.databases import DatabaseFactory, in_ci
 from tests.servers import ROOT, free_port, servers

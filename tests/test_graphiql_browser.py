@@ -14,9 +14,9 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from app.graphiql import ASSETS_DIRECTORY, EXAMPLES, PAGE
-from app.main import create_app
 from app.settings import Settings
+from app.web import create_app
+from app.web.graphiql import ASSETS_DIRECTORY, EXAMPLES, PAGE
 from tests.databases import in_ci
 from tests.servers import ROOT, servers
 
@@ -42,7 +42,7 @@ ZUNDERT = '{ municipality(code: "GM0879") { name } }'
 
 
 def test_the_preloaded_examples_are_the_readmes() -> None:
-    """app/static/graphiql/examples.graphql is the README's ```graphql blocks, in order."""
+    """app/web/static/graphiql/examples.graphql is the README's ```graphql blocks, in order."""
     assert [example.strip() for example in EXAMPLES] == [example.strip() for example in README_EXAMPLES]
 
 

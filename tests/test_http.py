@@ -8,8 +8,8 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 
-from app.main import create_app
 from app.settings import Settings
+from app.web import create_app
 from tests.conftest import Api
 
 

@@ -36,7 +36,7 @@ ROOT = Path(__file__).parent.parent
 # functions through a minimal app of its own.
 _LOCAL_CLI = """
 import typer
-from app.transfer_cli import export_command, import_command
+from app.cli.transfer import export_command, import_command
 cli = typer.Typer(pretty_exceptions_show_locals=False)
 cli.command("export")(export_command)
 cli.command("import")(import_command)

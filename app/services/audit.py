@@ -37,6 +37,9 @@ from app.models.enums import ChangeOperation
 NOTIFY_CHANNEL = "veerkracht_changes"
 SYSTEM_ACTOR = "system"
 
+DATA_VERSION = select(ChangeCounter.last_sequence).where(ChangeCounter.id == 1)
+"""The data version: every committed write advances it (the response cache stores answers under it)."""
+
 # What is logged, under which GraphQL type name, with which key inside its global id.
 _TRACKED: dict[type, tuple[str, str]] = {
     Municipality: ("Municipality", "code"),
@@ -171,4 +174,4 @@ async def lock_change_log(session: AsyncSession) -> None:
 
 
 async def last_sequence(session: AsyncSession) -> int:
-    return int(await session.scalar(select(ChangeCounter.last_sequence).where(ChangeCounter.id == 1)) or 0)
+    return int(await session.scalar(DATA_VERSION) or 0)

@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.db import CONNECT_TIMEOUT_SECONDS, POOL_TIMEOUT_SECONDS
 from app.observability import count_statement
-from app.response_cache import DATA_VERSION
+from app.services.audit import DATA_VERSION
 from schema.compiled.prepared import Lru, PreparedReads
 from schema.compiled.sql import DIALECTS, Dialect, sqlite_b64, sqlite_cursor
 
@@ -60,7 +60,7 @@ class RunFailed(Exception):
 
 class Connection(Protocol):
     async def version(self) -> int:
-        """The data version: ``change_counter.last_sequence`` (see app/response_cache.py)."""
+        """The data version: ``change_counter.last_sequence`` (see app/services/audit.py)."""
 
     async def fetch(self, statement: Select[Any], params: dict[str, Any]) -> str | None:
         """The one text value ``statement`` returns (the JSON of a root field), or None."""

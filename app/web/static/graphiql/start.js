@@ -1,4 +1,4 @@
-// Renders GraphiQL (app/graphiql.py serves the page); every asset comes from this service.
+// Renders GraphiQL (app/web/graphiql.py serves the page); every asset comes from this service.
 (function () {
   "use strict";
   var examples = JSON.parse(document.getElementById("graphiql-examples").textContent);

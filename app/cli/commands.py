@@ -1,8 +1,7 @@
-"""The ``veerkracht`` command: serve, db, seed, export-schema."""
+"""The ``veerkracht`` command: serve, db, seed, token, export-schema, check-schema, export, import."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import logging
 import os
@@ -14,18 +13,18 @@ from typing import Annotated, TypeVar
 
 import typer
 import uvicorn
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from app import migrate
 from app.bootstrap import BOOTSTRAP_PENDING_ENV, bootstrap, database_unreachable, describe, seed
+from app.cli.common import DatabaseUrl, settings_for, with_engine
+from app.cli.transfer import export_command, import_command
 from app.data.loader import DatasetError
-from app.db import as_utc, create_engine, create_sessionmaker, is_sqlite
+from app.db import as_utc, create_sessionmaker, is_sqlite
 from app.models.enums import TokenScope
 from app.observability import configure_logging
 from app.services.tokens import TokenError, create_token, list_tokens, revoke_token
 from app.settings import Settings
-from app.transfer_cli import export_command, import_command
 
 T = TypeVar("T")
 
@@ -38,32 +37,6 @@ db_cli = typer.Typer(help="Database migrations.", no_args_is_help=True)
 cli.add_typer(db_cli, name="db")
 token_cli = typer.Typer(help="API tokens (needed for every mutation).", no_args_is_help=True)
 cli.add_typer(token_cli, name="token")
-
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url", help="SQLAlchemy URL; default: $VEERKRACHT_DATABASE_URL or ./veerkracht.db."
-    ),
-]
-
-
-def _settings(database_url: str | None) -> Settings:
-    try:
-        return Settings(database_url=database_url) if database_url else Settings()
-    except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-        raise typer.BadParameter(problems) from None
-
-
-def _with_engine(settings: Settings, work: Callable[[AsyncEngine], Awaitable[T]]) -> T:
-    async def run() -> T:
-        engine = create_engine(settings.database_url)
-        try:
-            return await work(engine)
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
 
 
 @cli.command()
@@ -81,14 +54,14 @@ def serve(
     ] = True,
 ) -> None:
     """Serve the API (GraphiQL at http://HOST:PORT/graphql)."""
-    settings = _settings(database_url)
+    settings = settings_for(database_url)
     configure_logging(settings.log_format, settings.log_level)
     # Only an unreachable database at start leaves the bootstrap to the app processes; a stale value from
     # an earlier `serve` in this process's environment must not.
     os.environ.pop(BOOTSTRAP_PENDING_ENV, None)
     if bootstrap_database:
         try:
-            _with_engine(settings, bootstrap)
+            with_engine(settings, bootstrap)
         except Exception as exc:
             # SQLite is a file beside the service: an error there is a setup mistake, not an outage.
             if is_sqlite(settings.database_url) or not database_unreachable(exc):
@@ -111,7 +84,7 @@ def serve(
     typer.echo(f"GraphiQL: http://{host}:{port}/graphql")
     try:
         uvicorn.run(
-            "app.main:create_app_from_environment",
+            "app.web.app:create_app_from_environment",
             factory=True,
             host=host,
             port=port,
@@ -135,7 +108,7 @@ def db_upgrade(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Apply migrations up to REVISION (default: the newest)."""
-    _with_engine(_settings(database_url), lambda engine: migrate.upgrade(engine, revision))
+    with_engine(settings_for(database_url), lambda engine: migrate.upgrade(engine, revision))
     typer.echo(f"upgraded to {revision}")
 
 
@@ -145,7 +118,7 @@ def db_downgrade(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Revert migrations down to REVISION."""
-    _with_engine(_settings(database_url), lambda engine: migrate.downgrade(engine, revision))
+    with_engine(settings_for(database_url), lambda engine: migrate.downgrade(engine, revision))
     typer.echo(f"downgraded to {revision}")
 
 
@@ -157,7 +130,7 @@ def db_current(database_url: DatabaseUrl = None) -> None:
         async with engine.connect() as connection:
             return await migrate.current_revision(connection)
 
-    revision = _with_engine(_settings(database_url), current)
+    revision = with_engine(settings_for(database_url), current)
     head = migrate.head_revision()
     typer.echo(
         f"{revision or 'none (empty database)'}{' (head)' if revision == head else f' (head is {head})'}"
@@ -167,7 +140,7 @@ def db_current(database_url: DatabaseUrl = None) -> None:
 @cli.command("seed")
 def seed_command(database_url: DatabaseUrl = None) -> None:
     """Validate the bundled dataset and load it (migrating first). Loading twice changes nothing."""
-    settings = _settings(database_url)
+    settings = settings_for(database_url)
 
     async def run(engine: AsyncEngine) -> bool:
         async with migrate.bootstrap_lock(engine):
@@ -175,7 +148,7 @@ def seed_command(database_url: DatabaseUrl = None) -> None:
             return await seed(engine)
 
     try:
-        loaded = _with_engine(settings, run)
+        loaded = with_engine(settings, run)
     except DatasetError as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from None
@@ -191,7 +164,7 @@ def _in_transaction(settings: Settings, work: Callable[[AsyncSession], Awaitable
             return await work(session)
 
     try:
-        return _with_engine(settings, run)
+        return with_engine(settings, run)
     except TokenError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -204,14 +177,14 @@ def token_create(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a token and print it. It is shown only this once; only its hash is stored."""
-    token = _in_transaction(_settings(database_url), lambda s: create_token(s, name=name, scope=scope))
+    token = _in_transaction(settings_for(database_url), lambda s: create_token(s, name=name, scope=scope))
     typer.echo(token)
 
 
 @token_cli.command("list")
 def token_list(database_url: DatabaseUrl = None) -> None:
     """List tokens: name, scope, created, revoked."""
-    rows = _in_transaction(_settings(database_url), list_tokens)
+    rows = _in_transaction(settings_for(database_url), list_tokens)
     for row in rows:
         revoked = f"revoked {as_utc(row.revoked_at).isoformat()}" if row.revoked_at else "active"
         typer.echo(f"{row.name}\t{row.scope.value}\tcreated {as_utc(row.created_at).isoformat()}\t{revoked}")
@@ -222,7 +195,7 @@ def token_revoke(
     name: Annotated[str, typer.Argument(help="The token's name.")], database_url: DatabaseUrl = None
 ) -> None:
     """Revoke a token: from now on it is refused."""
-    _in_transaction(_settings(database_url), lambda s: revoke_token(s, name=name))
+    _in_transaction(settings_for(database_url), lambda s: revoke_token(s, name=name))
     typer.echo(f"revoked {name}")
 
 
@@ -244,7 +217,7 @@ def check_schema() -> None:
     from app.schema_policy import releases, violations
     from schema import api_sdl
 
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     changelog = (root / "CHANGELOG.md").read_text("utf-8")
     history = releases(root / "schema" / "released", changelog)
     problems = violations(api_sdl(), history, changelog, dt.date.today())

@@ -1,7 +1,7 @@
 """The ``veerkracht export`` and ``veerkracht import`` commands (the format: ``docs/export-format.md``).
 
-Registered on the ``veerkracht`` command in :mod:`app.cli`; the helpers of that module are imported when a
-command runs, so that it can import this one at its top.
+Registered on the ``veerkracht`` command in :mod:`app.cli.commands`; the helpers both share live in
+:mod:`app.cli.common`.
 """
 
 from __future__ import annotations
@@ -15,15 +15,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app import migrate
+from app.cli.common import DatabaseUrl, settings_for, with_engine
 from app.data.loader import DatasetError
 from app.services import transfer
-
-DatabaseUrl = Annotated[
-    str | None,
-    typer.Option(
-        "--database-url", help="SQLAlchemy URL; default: $VEERKRACHT_DATABASE_URL or ./veerkracht.db."
-    ),
-]
 
 
 class ExportFormat(enum.StrEnum):
@@ -58,13 +52,11 @@ def export_command(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Write all data, with citations, in the export format that `import` reads back."""
-    from app.cli import _settings, _with_engine
-
     if format_ is ExportFormat.CSV and output is None:
         raise typer.BadParameter(
             "csv writes a directory of files: name it with --output", param_hint="--output"
         )
-    settings = _settings(database_url)
+    settings = settings_for(database_url)
 
     async def run(engine: AsyncEngine) -> dict[str, Any]:
         async with engine.connect() as connection:
@@ -76,7 +68,7 @@ def export_command(
         return await transfer.export_database(engine)
 
     try:
-        data = _with_engine(settings, run)
+        data = with_engine(settings, run)
     except _NotReady as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -107,9 +99,7 @@ def import_command(
     A file with any problem writes nothing: every problem is printed, with its place.
     Rows are matched by natural keys (code, slug, ...) and updated or added; none is deleted.
     """
-    from app.cli import _settings, _with_engine
-
-    settings = _settings(database_url)
+    settings = settings_for(database_url)
     try:
         dataset = transfer.read_file(path)
     except DatasetError as exc:
@@ -122,7 +112,7 @@ def import_command(
         await transfer.import_dataset(engine, dataset)
 
     try:
-        _with_engine(settings, run)
+        with_engine(settings, run)
     except DBAPIError as exc:
         typer.echo(f"{path}: the database refused the import; nothing was written: {exc.orig}", err=True)
         raise typer.Exit(1) from None

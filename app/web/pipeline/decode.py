@@ -1,0 +1,72 @@
+"""Stage 1, decode: the GraphQL parameters of a GET or JSON POST, read once for every later stage.
+
+Only a request that the view would accept as it stands is decoded; anything else (another method or
+``Content-Type``, a body that is not a JSON object, parameters of the wrong type) gives None, and the view
+answers it through Strawberry with the status the GraphQL over HTTP spec asks for (app/web/view.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+
+from app.web.pipeline.encode import JSON
+
+
+@dataclass(frozen=True, slots=True)
+class Params:
+    """A GraphQL request's parameters."""
+
+    query: str
+    operation_name: str | None
+    variables: dict[str, Any]
+    """``{}`` when none were given."""
+    extensions: dict[str, Any] | None
+
+
+def is_json_utf8(content_type: str | None) -> bool:
+    """Whether a ``Content-Type`` is ``application/json``, in UTF-8 if it names a charset."""
+    media_type, *parameters = (part.strip().lower() for part in (content_type or "").split(";"))
+    if media_type != JSON:
+        return False
+    charsets = [
+        value.strip('"') for key, _, value in (p.partition("=") for p in parameters) if key == "charset"
+    ]
+    return all(charset in {"utf-8", "utf8"} for charset in charsets)
+
+
+async def decode(request: Request) -> Params | None:
+    """``query``, ``operationName``, ``variables`` and ``extensions`` of a GET or a JSON POST; None when the
+    request is anything else or malformed (the view says why)."""
+    if request.method == "GET":
+        query_params = request.query_params
+        query = query_params.get("query")
+        operation_name = query_params.get("operationName")
+        raw_variables = query_params.get("variables")
+        raw_extensions = query_params.get("extensions")
+        try:
+            variables = orjson.loads(raw_variables) if raw_variables else None
+            extensions = orjson.loads(raw_extensions) if raw_extensions else None
+        except orjson.JSONDecodeError:
+            return None
+    elif request.method == "POST":
+        if not is_json_utf8(request.headers.get("content-type")):
+            return None
+        try:
+            body = orjson.loads(await request.body())
+        except orjson.JSONDecodeError:
+            return None
+        if not isinstance(body, dict):
+            return None
+        query, operation_name, variables = body.get("query"), body.get("operationName"), body.get("variables")
+        extensions = body.get("extensions")
+    else:
+        return None
+    if not isinstance(query, str) or not isinstance(operation_name, str | None):
+        return None
+    if not isinstance(variables, dict | None) or not isinstance(extensions, dict | None):
+        return None
+    return Params(query, operation_name, variables or {}, extensions)
