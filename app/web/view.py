@@ -188,7 +188,8 @@ class GraphQLApp(GraphQL[Context, None]):
             broker=state.broker,
             compiled=getattr(state, "compiled_runner", None),
             authenticate=authenticate,
-            # A websocket carries many operations, each charged; an HTTP request one, charged once.
+            # An HTTP request (it has an Exchange: get_sub_response) is one operation, charged once; a
+            # websocket carries many, each charged.
             meter=exchange.meter if exchange is not None else _meter(request, once=False),
         )
         if exchange is not None and exchange.caller is not None:
@@ -203,8 +204,9 @@ class GraphQLApp(GraphQL[Context, None]):
         """Strawberry's sub-response, carrying the negotiated media type to ``create_response``.
 
         The request's Exchange is also in ``request.state``, the only way from ``process_result`` (which gets
-        the request) to ``create_response`` (which gets the sub-response). A request that accepts neither JSON type is
-        refused in ``parse_http_body``, not here: a browser's request for GraphiQL accepts only HTML.
+        the request) to ``create_response`` (which gets the sub-response). A request that accepts neither
+        JSON type is refused in ``parse_http_body``, not here: a browser's request for GraphiQL accepts only
+        HTML. Strawberry calls this before ``get_context`` for every HTTP request, never for a websocket.
         """
         sub_response = _SubResponse()
         sub_response.status_code = None  # type: ignore[assignment]  # as Strawberry's: None is "not set"

@@ -2,8 +2,8 @@
 
 The first time a query document runs through Strawberry (parsed, validated with the app's limits, its
 variables coerced) and every one of its root fields compiles, ``CompiledReads`` records it here under its
-text and operation name. A later request with the same text and operation name is answered by
-``app.view.GraphQLApp`` directly: variables coerced, cost computed and charged, statements bound and run on
+text and operation name. A later request with the same text and operation name is answered by the web
+layer's request pipeline (app/web/pipeline/, docs/architecture.md) directly: variables coerced, cost computed and charged, statements bound and run on
 one connection, the answer put together from the database's JSON. Parsing and validation are skipped: they
 depend only on the document, the schema and the app's settings, which were all the same when it was
 recorded (the registry belongs to one app). Anything the direct path cannot decide the way the pipeline
