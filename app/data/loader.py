@@ -30,6 +30,7 @@ from pydantic_core import PydanticCustomError
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.data.boundaries import BoundaryEntry, load_boundaries, read_boundaries
 from app.models import (
     Citation,
     DatasetLoad,
@@ -244,6 +245,8 @@ class Dataset:
     counts: dict[str, int] = field(default_factory=dict)
     raw_texts: dict[str, str] = field(default_factory=dict)
     """Document texts as written (``document_texts`` holds them whitespace-normalised, for quote checks)."""
+    boundaries: list[BoundaryEntry] | None = None
+    """The municipalities' boundaries (app/data/boundaries.py); None: leave those in the database as they are."""
 
 
 def _entry_name(item: Any, index: int) -> str:
@@ -319,6 +322,10 @@ def read_dataset(data_dir: Path = DATA_DIR) -> Dataset:
         digest.update(text_bytes)
         dataset.raw_texts[document.slug] = text_bytes.decode("utf-8")
         dataset.document_texts[document.slug] = normalise_whitespace(dataset.raw_texts[document.slug])
+    dataset.boundaries, boundary_problems = read_boundaries(
+        data_dir, digest, dataset.municipalities, dataset.raw_texts
+    )
+    problems.extend(boundary_problems)
     dataset.content_hash = digest.hexdigest()
     problems.extend(_cross_check(dataset))
     if problems:
@@ -575,6 +582,9 @@ async def load_dataset(session: AsyncSession, dataset: Dataset) -> bool:
             for code in codes
         )
         await _citations(session, documents, f_entry.sources, fusion_id=fusion.id)
+
+    if dataset.boundaries is not None:
+        await load_boundaries(session, dataset.boundaries, participants, documents)
 
     for i_entry in dataset.initiatives:
         await _load_initiative(session, documents, participants, i_entry)

@@ -1,6 +1,7 @@
 """SQLAlchemy models; importing this package registers every table on ``Base.metadata``."""
 
 from app.models.access import ApiToken, Change, ChangeCounter
+from app.models.boundary import MunicipalityBoundary
 from app.models.fusion import Fusion, FusionMunicipality
 from app.models.initiative import (
     Initiative,
@@ -25,6 +26,7 @@ __all__ = [
     "Involvement",
     "Membership",
     "Municipality",
+    "MunicipalityBoundary",
     "Organization",
     "Participant",
     "ReportedFigure",
