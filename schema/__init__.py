@@ -8,6 +8,7 @@ import uuid
 import strawberry
 from graphql import GraphQLError, print_schema
 from strawberry.federation.schema import FederationAny
+from strawberry.schema.config import StrawberryConfig
 from strawberry.types import ExecutionContext
 from strawberry.types.info import Info
 
@@ -16,6 +17,7 @@ from schema.changes import Subscription
 from schema.compiled import CompiledReads
 from schema.errors import INTERNAL_SERVER_ERROR, bad_input, classify
 from schema.fusions import Fusion
+from schema.geo import SCALARS
 from schema.limits import ConfiguredLimits, QueryCost
 from schema.mutations import Mutation
 from schema.operations import (
@@ -91,6 +93,7 @@ schema = Schema(
     types=[Municipality, Organization, Fusion, SourceDocument],
     # An Apollo Federation v2 subgraph: other provincial services can extend our entities.
     federation_version="2.11",
+    config=StrawberryConfig(scalar_map=SCALARS),
     # Query limits from the serving app's settings, checked before anything runs.
     # Parse and validation caches: a client sends the same few documents again and again.
     extensions=[

@@ -27,6 +27,7 @@ from app.models import (
     Involvement,
     Membership,
     Municipality,
+    MunicipalityBoundary,
     Organization,
     Participant,
     ReportedFigure,
@@ -199,6 +200,20 @@ class Loaders:
     def unresolved_mentions(self) -> DataLoader[Any, Any]:
         return self._lists_by(
             select(UnresolvedMention).order_by(UnresolvedMention.id), UnresolvedMention.initiative_id
+        )
+
+    @cached_property
+    def boundaries(self) -> DataLoader[Any, Any]:
+        """Every boundary period of each municipality (a few, of a few hundred bytes each): one statement."""
+        return self._lists_by(
+            select(
+                MunicipalityBoundary.municipality_id,
+                MunicipalityBoundary.valid_from,
+                MunicipalityBoundary.valid_until,
+                MunicipalityBoundary.geometry,
+            ).order_by(MunicipalityBoundary.valid_from),
+            MunicipalityBoundary.municipality_id,
+            value=lambda row: row,
         )
 
     @cached_property

@@ -18,6 +18,7 @@ from app.models import Organization as OrganizationRow
 from app.models.enums import FusionSide, OrganizationKind
 from schema.context import Info
 from schema.errors import bad_input
+from schema.geo import GeoJSON, boundary_on, last_day
 from schema.initiatives import (
     InvolvementConnection,
     InvolvementFilterArg,
@@ -119,6 +120,26 @@ class Municipality(Participant):
         on: Annotated[dt.date | None, strawberry.argument(description="The day; today when omitted.")] = None,
     ) -> bool:
         return self.is_active(on or today())
+
+    @strawberry.field(
+        description="Its boundary on `on` (default: its last day of existence); null for a date on which it did "
+        "not exist. The bundled boundaries start on 2015-01-01 (null before; Maasdonk, dissolved then, has "
+        "none) and show each year's map: see the service's docs/maps.md."
+    )
+    async def boundary(
+        self,
+        info: Info,
+        on: Annotated[
+            dt.date | None,
+            strawberry.argument(
+                description="The day; when omitted, its last day of existence (today for a current one)."
+            ),
+        ] = None,
+    ) -> GeoJSON | None:
+        day = on or last_day(self.dissolved_on, today())
+        if not self.is_active(day):
+            return None
+        return boundary_on(await info.context.loaders.boundaries.load(self.pk), day)
 
     @strawberry.field(description="The reorganisation that created it (Altena: the 2019 merger).")
     async def formed_by(self, info: Info) -> FusionRef | None:
