@@ -28,6 +28,8 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     graphiql: bool = True
     """Serve the GraphiQL explorer at /graphql to browsers."""
+    explorer: bool = True
+    """Serve the map explorer (in Dutch) at /explorer."""
 
     require_token_for_reads: bool = False
     """Reads are public by default; when true, queries need a token too (read or write scope)."""
