@@ -340,3 +340,14 @@ async def test_the_geojson_requires_a_token_when_reads_do(guarded: Api) -> None:
         PATH, params={"on": "2019-06-01"}, headers={"If-None-Match": allowed.headers["etag"]}
     )
     assert again.status_code == 401
+
+
+MAPS_DOC = (Path(__file__).parent.parent / "docs" / "maps.md").read_text("utf-8")
+
+
+async def test_the_maps_docs_query_runs(api: Api) -> None:
+    (query,) = re.findall(r"```graphql\n(.*?)```", MAPS_DOC, flags=re.DOTALL)
+    nodes = (await api.data(query))["municipalities"]["nodes"]
+    assert len(nodes) == 62
+    for node in nodes:
+        assert_rfc7946_geometry(node["boundary"], node["code"])
