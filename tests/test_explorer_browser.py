@@ -196,6 +196,11 @@ async def test_the_map_has_one_shape_per_municipality_of_the_date(desktop: Watch
     await expect(page.locator('#kaart path[data-code="GM1959"]')).to_have_count(0)
     await page.get_by_role("button", name="2019: Altena").click()
     await expect(page.locator("#kaart")).to_have_attribute("data-datum", "2019-01-01")
+    # The fusion, said and shown: Altena is new (outlined), the three are gone.
+    await expect(page.locator("#kaart-status")).to_contain_text(
+        "nieuw: Altena; opgeheven: Aalburg, Werkendam, Woudrichem."
+    )
+    await expect(page.locator('#kaart path[data-code="GM1959"]')).to_have_class(re.compile(r"\bnieuw\b"))
     await expect(page.locator('#kaart path[data-code="GM1959"]')).to_have_count(1)
     await expect(page.locator('#kaart path[data-code="GM0738"]')).to_have_count(0)
 

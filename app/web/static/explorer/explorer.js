@@ -226,13 +226,31 @@
       if (!antwoord.ok) throw new Error(await antwoord.text());
       const collectie = await antwoord.json();
       if (nummer !== staat.verzoek) return; // a newer choice is on its way
+      const vorige = staat.collectie;
       staat.collectie = collectie;
       teken(collectie);
       legenda(collectie);
       tabel(collectie);
       const betrokken = collectie.features.filter((f) => f.properties.involved).length;
       const bij = staat.initiatief ? ` bij ${initiatiefNamen[staat.initiatief] || staat.initiatief}` : " bij een initiatief";
-      status.textContent = `Noord-Brabant op ${leesbaar(collectie.on)}: ${collectie.features.length} gemeenten, waarvan ${betrokken} betrokken${bij}.`;
+      let verschil = "";
+      if (vorige) {
+        // What changed since the map shown before: the fusions become visible as the boundaries change.
+        const namen = (c) => new Map(c.features.map((f) => [f.properties.code, f.properties.name]));
+        const voor = namen(vorige);
+        const na = namen(collectie);
+        const nieuw = [...na].filter(([code]) => !voor.has(code));
+        const weg = [...voor].filter(([code]) => !na.has(code));
+        for (const [code] of nieuw) {
+          const vorm = kaart.querySelector(`path[data-code="${code}"]`);
+          if (vorm) vorm.classList.add("nieuw");
+        }
+        const lijst = (paren) => paren.map(([, naam]) => naam).sort((a, b) => a.localeCompare(b, "nl")).join(", ");
+        if (nieuw.length || weg.length) {
+          verschil = ` Ten opzichte van ${leesbaar(vorige.on)}:` + (nieuw.length ? ` nieuw: ${lijst(nieuw)};` : "") + (weg.length ? ` opgeheven: ${lijst(weg)}.` : "");
+        }
+      }
+      status.textContent = `Noord-Brabant op ${leesbaar(collectie.on)}: ${collectie.features.length} gemeenten, waarvan ${betrokken} betrokken${bij}.${verschil}`;
     } catch (fout) {
       if (nummer === staat.verzoek) status.textContent = `De kaart kon niet worden geladen: ${fout.message}`;
     }
