@@ -308,6 +308,7 @@ async def test_a_write_changes_the_geojson_etag(writer: Api) -> None:
         ({"on": "20190601"}, "`on` must be a date as YYYY-MM-DD"),
         ({"on": "2019-06-01", "initiative": "pilot-atlena"}, "No initiative with slug 'pilot-atlena'"),
         ({"date": "2019-06-01"}, "Unknown parameter(s) date"),
+        ({"initiative": "Pilot\x00Altena"}, "`initiative` must be an initiative's slug"),
     ],
 )
 async def test_bad_parameters_are_refused_clearly(api: Api, params: dict[str, str], expected: str) -> None:

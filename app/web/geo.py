@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.requests import Request
@@ -26,6 +27,7 @@ from schema.participants import today
 PATH = "/geo/municipalities.geojson"
 MEDIA_TYPE = "application/geo+json"
 PARAMETERS = ("on", "initiative")
+SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 CACHE_CONTROL = "no-cache"
 """Store, but ask again each time (an If-None-Match that the data version answers with 304): a write may
 change the answer at any moment."""
@@ -53,6 +55,12 @@ async def municipalities(request: Request) -> Response:
     except ValueError:
         return _refuse(400, f"`on` must be a date as YYYY-MM-DD (e.g. on=2019-06-01), not {raw_on!r}.")
     initiative = request.query_params.get("initiative") or None
+    if initiative is not None and not SLUG.fullmatch(initiative):
+        return _refuse(
+            400,
+            f"`initiative` must be an initiative's slug (lower-case words joined by hyphens, e.g. "
+            f"initiative=pilot-altena), not {initiative[:100]!r}.",
+        )
     try:
         # The caller, as the GraphQL pipeline identifies it (app/web/pipeline/identify.py).
         caller = await identify(state.sessionmaker, request.headers.get("authorization"))
