@@ -109,6 +109,7 @@ def regenerate(source_dir: Path, data_dir: Path) -> list[str]:
             '{"type":"FeatureCollection","features":[\n' + ",\n".join(lines) + "\n]}\n", "utf-8"
         )
         excerpt = data_dir / "sources" / f"cartomap-nl-gemeente-{year}-noord-brabant.txt"
+        excerpt.parent.mkdir(exist_ok=True)
         excerpt.write_text(
             "".join(_properties_text(raw, f["properties"]["statcode"]) + "\n" for f in kept), "utf-8"
         )

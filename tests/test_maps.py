@@ -7,6 +7,8 @@ import datetime as dt
 import json
 import re
 import shutil
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any
@@ -68,6 +70,24 @@ def test_every_municipality_has_a_boundary_for_every_day_it_existed() -> None:
     assert tilburg.document == "cartomap-nl-gemeente-2015"
     assert '"statcode":"GM0855"' in tilburg.quote
     assert '"statnaam":"Tilburg"' in tilburg.quote
+
+
+CARTOMAP = Path(__file__).parent.parent.parent / "shared" / "geo" / "cartomap-nl"
+
+
+def test_the_bundled_boundaries_are_what_the_script_makes_of_the_source(tmp_path: Path) -> None:
+    """scripts/boundaries.py, run on the cartomap/nl copies, writes exactly the bundled files."""
+    if not CARTOMAP.is_dir():
+        pytest.skip(f"no copy of cartomap/nl at {CARTOMAP} (a clone of the project alone has none)")
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copy(DATA_DIR / "municipalities.yaml", data)
+    script = Path(__file__).parent.parent / "scripts" / "boundaries.py"
+    subprocess.run([sys.executable, str(script), str(CARTOMAP), "--data-dir", str(data)], check=True)
+    written = sorted(path.relative_to(data) for path in data.rglob("*") if path.is_file())
+    assert len(written) == 1 + 2 * 6
+    for relative in written:
+        assert (data / relative).read_bytes() == (DATA_DIR / relative).read_bytes(), relative
 
 
 def _broken_copy(tmp_path: Path, file_name: str, edit: Callable[[str], str]) -> Path:
