@@ -372,3 +372,23 @@ async def test_the_maps_docs_query_runs(api: Api) -> None:
     assert len(nodes) == 62
     for node in nodes:
         assert_rfc7946_geometry(node["boundary"], node["code"])
+
+
+@pytest.fixture
+async def limited(fresh_url: str) -> AsyncIterator[Api]:
+    await migrated_and_seeded(fresh_url)
+    async for instance in _api(fresh_url, anonymous_rate_limit_per_minute=100):
+        yield instance
+
+
+async def test_the_geojson_is_charged_to_the_rate_limit(limited: Api) -> None:
+    first = await limited.client.get(PATH, params={"on": "2019-06-01"})
+    assert first.status_code == 200
+    # About one item per municipality (75): a second map within the minute exceeds a budget of 100, and a
+    # conditional request is charged too (the door is the same as for a GraphQL read).
+    refused = await limited.client.get(
+        PATH, params={"on": "2019-06-01"}, headers={"If-None-Match": first.headers["etag"]}
+    )
+    assert refused.status_code == 429
+    assert int(refused.headers["retry-after"]) >= 1
+    assert "Rate limit" in refused.text
