@@ -50,13 +50,27 @@ def _node_arguments(variables: dict[str, Any]) -> list[Any]:
     return [global_id, key if type_name == "Initiative" else None]
 
 
+def _code_arguments(variables: dict[str, Any]) -> list[Any]:
+    return [str(variables["code"])]
+
+
+def _slug_arguments(variables: dict[str, Any]) -> list[Any]:
+    return [str(variables["slug"])]
+
+
 ARGUMENTS: dict[str, Arguments] = {
     "page": _no_arguments,
     "list": _no_arguments,
     "nested": _no_arguments,
     "search": _search_arguments,
     "node": _node_arguments,
+    "municipality": _code_arguments,
+    "predecessors": _code_arguments,
+    "initiative": _slug_arguments,
+    "provenance": _slug_arguments,
 }
+"""Shapes by their query document (bench/queries/<shape>.graphql); the varied search-words and node-ids
+send the documents of search and node."""
 
 
 def load_shapes() -> dict[str, tuple[str, str, Arguments]]:

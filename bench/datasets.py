@@ -2,8 +2,11 @@
 
     python bench/datasets.py postgresql://postgres@127.0.0.1:5432/vk_bench 10    (migrate, seed, grow to 10x)
 
-Scale k holds about 200*k initiatives and 2,000*k involvements (the bundled 9 and 53 included). The 71
-municipalities stay Brabant's real ones; organisations grow modestly (20*sqrt(k) synthetic ones). Synthetic
+Scale k holds about 200*k initiatives, 2,400*k involvements and 3,000*k citations (the bundled 9, 53 and
+274 included). Every 10th synthetic initiative is a programme with about 30 participants; 15 % of them also
+involved a municipality dissolved since (the history `includePredecessors` finds); every synthetic
+involvement cites a quote of one of 12 synthetic documents (a quarter a second one). The 71 municipalities
+stay Brabant's real ones; organisations grow modestly (20*sqrt(k) synthetic ones). Synthetic
 rows are recognisable (slugs ``bench-...``, summary "Synthetic benchmark initiative"), are written with COPY
 straight into the tables (never into the bundled dataset), and are the same rows whichever way a scale is
 reached: each row's content comes from a random generator seeded with its own index, so growing 1x -> 10x ->
@@ -13,6 +16,7 @@ reached: each row's content comes from a random generator seeded with its own in
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import math
 import random
 import sys
@@ -28,6 +32,17 @@ from app.services.text import fold, search_document
 
 INITIATIVES_PER_SCALE = 200
 INVOLVEMENTS_PER_INITIATIVE = (4, 16)  # uniform: 10 on average
+PROGRAMME_EVERY = 10
+PROGRAMME_INVOLVEMENTS = (24, 36)
+"""Every 10th synthetic initiative is a programme with 24 to 36 participants (30 on average), as the memo's
+province-wide programmes are: the provenance page's initiatives. On average 12 involvements per initiative."""
+HISTORY_SHARE = 0.15
+"""Share of synthetic initiatives that also involved one municipality that has since been dissolved (Uden,
+Landerd, Veghel, ...): the history `includePredecessors` walks to."""
+CITATIONS_EXTRA_SHARE = 0.25
+"""Every synthetic involvement cites one quote; this share cites a second one (another document)."""
+DOCUMENTS = 12
+"""Synthetic source documents ("Bench verslag 1" ...), whose quotes the synthetic involvements cite."""
 MUNICIPALITY_SHARE = 0.7
 """Of an initiative's participants, this share are municipalities; the rest organisations."""
 ORGANIZATIONS_PER_SQRT_SCALE = 20
@@ -44,6 +59,7 @@ _SORTS = [
     ("Fonds", InitiativeKind.FUND),
     ("Kennisuitwisseling", InitiativeKind.KNOWLEDGE_EXCHANGE),
 ]
+_VERBS = ["neemt deel aan", "werkt mee aan", "draagt bij aan", "is betrokken bij", "ondersteunt"]
 _TOPICS = [
     "Zorg", "Energie", "Wonen", "Armoede", "Jeugd", "Werk", "Dementie", "Eenzaamheid", "Mobiliteit",
     "Buitengebied", "Veerkracht", "Inkoop", "Schulden", "Gezondheid", "Klimaat", "Water",
@@ -69,6 +85,7 @@ class Counts:
     involvements: int
     municipalities: int
     organizations: int
+    citations: int = 0
 
 
 def sqlalchemy_url(dsn: str) -> str:
@@ -103,6 +120,32 @@ async def migrate_and_seed(dsn: str) -> None:
         await seed(engine)
     finally:
         await engine.dispose()
+
+
+async def _ensure_documents(connection: asyncpg.Connection) -> list[int]:
+    """The synthetic source documents (the same ones at every scale), created once; their ids."""
+    have = await connection.fetch(
+        "SELECT id FROM source_document WHERE slug LIKE $1 ORDER BY id", SLUG_PREFIX + "doc-%"
+    )
+    if len(have) >= DOCUMENTS:
+        return [row["id"] for row in have]
+    next_id = await _next_id(connection, "source_document")
+    rows = []
+    for index in range(len(have), DOCUMENTS):
+        rows.append(
+            (
+                next_id + index - len(have),
+                f"{SLUG_PREFIX}doc-{index}",
+                f"Bench verslag {index + 1}: voortgang Versterken Sociale Veerkracht (synthetisch)",
+                dt.date(2019, 1 + index % 12, 1 + index),
+                "Synthetic benchmark document",
+            )
+        )
+    await connection.copy_records_to_table(
+        "source_document", records=rows, columns=["id", "slug", "title", "date", "description"]
+    )
+    await _reset_sequence(connection, "source_document")
+    return [row[0] for row in rows] if not have else [row["id"] for row in have] + [row[0] for row in rows]
 
 
 async def _next_id(connection: asyncpg.Connection, table: str) -> int:
@@ -167,15 +210,26 @@ async def _grow_initiatives(connection: asyncpg.Connection, target: int) -> None
         row["id"] for row in await connection.fetch("SELECT id FROM organization ORDER BY slug")
     ]
     organization_weights = _weights(len(organization_ids))
+    dissolved = [
+        (row["id"], row["name"])
+        for row in await connection.fetch(
+            "SELECT m.id, p.name FROM municipality m JOIN participant p USING (id) "
+            "WHERE m.dissolved_on IS NOT NULL ORDER BY m.code"
+        )
+    ]
+    documents = await _ensure_documents(connection)
+    names = {row["id"]: row["name"] for row in await connection.fetch("SELECT id, name FROM participant")}
 
     next_initiative = await _next_id(connection, "initiative")
     next_involvement = await _next_id(connection, "involvement")
-    initiatives, involvements = [], []
+    next_citation = await _next_id(connection, "citation")
+    initiatives, involvements, citations = [], [], []
     for index in range(have, wanted):
         rng = random.Random(f"initiative-{index}")
         prefix, kind = rng.choice(_SORTS)
         topic = rng.choice(_TOPICS)
-        size = rng.randint(*INVOLVEMENTS_PER_INITIATIVE)
+        programme = index % PROGRAMME_EVERY == 0
+        size = rng.randint(*(PROGRAMME_INVOLVEMENTS if programme else INVOLVEMENTS_PER_INITIATIVE))
         from_municipalities = min(len(municipalities), max(1, round(size * MUNICIPALITY_SHARE)))
         chosen: dict[int, str] = {}
         while len(chosen) < from_municipalities:
@@ -186,6 +240,10 @@ async def _grow_initiatives(connection: asyncpg.Connection, target: int) -> None
         while len(organizations) < min(size - from_municipalities, len(organization_ids)):
             organizations.add(rng.choices(organization_ids, organization_weights)[0])
         participant_ids += sorted(organizations)
+        # Separate generators, so that the rows above stay what they were before these were added.
+        history = random.Random(f"history-{index}")
+        if dissolved and history.random() < HISTORY_SHARE:
+            participant_ids.append(history.choice(dissolved)[0])
         place = chosen[participant_ids[0]]
         name = f"{prefix} {topic} {place} {index}"
         initiative_id = next_initiative
@@ -207,6 +265,15 @@ async def _grow_initiatives(connection: asyncpg.Connection, target: int) -> None
             )
             description = f"{rng.randint(1, 9)} wijken" if rng.random() < 0.1 else None
             involvements.append((next_involvement, initiative_id, participant_id, role.value, description))
+            quotes = random.Random(f"citation-{index}-{position}")
+            cited = quotes.sample(documents, 2 if quotes.random() < CITATIONS_EXTRA_SHARE else 1)
+            for document_id in cited:
+                quote = (
+                    f"{names.get(participant_id, 'De gemeente')} {quotes.choice(_VERBS)} {name}"
+                    f" ({role.value.lower()}); zie paragraaf {quotes.randint(1, 40)}."
+                )
+                citations.append((next_citation, document_id, quote, next_involvement))
+                next_citation += 1
             next_involvement += 1
     await connection.copy_records_to_table(
         "initiative",
@@ -218,8 +285,12 @@ async def _grow_initiatives(connection: asyncpg.Connection, target: int) -> None
         records=involvements,
         columns=["id", "initiative_id", "participant_id", "role", "description"],
     )
+    await connection.copy_records_to_table(
+        "citation", records=citations, columns=["id", "document_id", "quote", "involvement_id"]
+    )
     await _reset_sequence(connection, "initiative")
     await _reset_sequence(connection, "involvement")
+    await _reset_sequence(connection, "citation")
 
 
 async def grow(dsn: str, scale: int) -> Counts:
@@ -236,7 +307,8 @@ async def grow(dsn: str, scale: int) -> Counts:
             "SELECT (SELECT count(*) FROM initiative) AS initiatives,"
             " (SELECT count(*) FROM involvement) AS involvements,"
             " (SELECT count(*) FROM municipality) AS municipalities,"
-            " (SELECT count(*) FROM organization) AS organizations"
+            " (SELECT count(*) FROM organization) AS organizations,"
+            " (SELECT count(*) FROM citation) AS citations"
         )
         return Counts(**dict(row))
     finally:

@@ -54,14 +54,35 @@ import datasets  # noqa: E402  (bench/datasets.py)
 
 QUERIES = BENCH / "queries"
 LUA = BENCH / "wrk" / "graphql.lua"
+LUA_VARIED = BENCH / "wrk" / "varied.lua"
 CACHE = BENCH / ".cache"
 POSTGRAPHILE_DIR = CACHE / "postgraphile"
 POSTGRAPHILE_PACKAGES = ["postgraphile@4", "postgraphile-plugin-connection-filter@2"]
 RESULTS = BENCH / "results" / "latest.json"
 
-SHAPES = ["page", "list", "nested", "search", "node"]
-PAGED = {"page", "nested", "search"}
+SHAPES = [
+    "page", "list", "nested", "search", "node",
+    "municipality", "predecessors", "initiative", "provenance", "search-words", "node-ids",
+]  # fmt: skip
+PAGED = {"page", "nested", "search", "search-words"}
 """Shapes whose top-level page is `first: 50` (the issue's "paged queries")."""
+VARIED = {"municipality", "predecessors", "initiative", "provenance", "search-words", "node-ids"}
+"""Shapes whose variables change on every request (bench/wrk/varied.lua): every municipality code, hundreds
+of slugs, many search words, hundreds of node ids. The others repeat one request (bench/wrk/graphql.lua)."""
+QUERY_OF = {"search-words": "search", "node-ids": "node"}
+"""Varied shapes that send the query document of a fixed one (bench/queries/<that>.graphql)."""
+PLAIN = "municipality"
+"""The plain municipality page: the yardstick of issue #15's "no shape slower than 0.5x" goal."""
+GOAL_VS_PLAIN = 0.5
+SEARCH_WORDS = [
+    "zorg", "energie", "wonen", "armoede", "jeugd", "werk", "dementie", "eenzaamheid", "mobiliteit",
+    "buitengebied", "veerkracht", "inkoop", "schulden", "gezondheid", "klimaat", "water",
+    "pilot", "proeftuin", "methode", "netwerk", "fonds", "tilburg", "breda", "eindhoven", "oss", "altena",
+]  # fmt: skip
+"""search-words: the synthetic names' topics and sorts (1 in 16 and 1 in 7 of the initiatives), places (from
+a few to hundreds of matches) and words of the bundled initiatives: 26 words of very different reach."""
+MAX_SLUGS = 300
+MAX_NODE_IDS = 200
 NODE_SLUG = "pilot-altena"
 SERVERS = ["ours", "ours-cached", "postgraphile", "ceiling"]
 """ours: the API with its response cache off, so that every request runs the query (what PostGraphile and the
@@ -279,7 +300,7 @@ def ensure_postgraphile() -> Path | None:
 
 def query_text(shape: str, server: str) -> str:
     suffix = ".postgraphile.graphql" if server == "postgraphile" else ".graphql"
-    return (QUERIES / f"{shape}{suffix}").read_text()
+    return (QUERIES / f"{QUERY_OF.get(shape, shape)}{suffix}").read_text()
 
 
 def request_body(shape: str, server: str, variables: dict[str, Any]) -> bytes:
@@ -309,20 +330,124 @@ def check_answer(server: str, shape: str, status: int, raw: bytes) -> tuple[int,
     return len(raw), leaves(data)
 
 
-def variables_for(server: str, url: str) -> dict[str, Any]:
-    """The shapes' variables in this server's terms (a node id is each server's own)."""
-    if server == "postgraphile":
-        query = "query ($slug: String!) { initiativeBySlug(slug: $slug) { nodeId } }"
-        key = ["initiativeBySlug", "nodeId"]
-    else:
-        query = "query ($slug: String!) { initiative(slug: $slug) { id } }"
-        key = ["initiative", "id"]
-    if server == "ceiling":  # answers our requests, ids included: ours are derived from the slug
-        node_id = base64.b64encode(f"Initiative:{NODE_SLUG}".encode()).decode()
-    else:
-        _status, raw = post(url, json.dumps({"query": query, "variables": {"slug": NODE_SLUG}}).encode())
-        node_id = json.loads(raw)["data"][key[0]][key[1]]
-    return {"search": datasets.SEARCH_TERM, "id": node_id}
+def _spread(items: list[Any], most: int) -> list[Any]:
+    """At most ``most`` of ``items``, evenly spread over them (first, last and between)."""
+    if len(items) <= most:
+        return list(items)
+    return [items[round(k * (len(items) - 1) / (most - 1))] for k in range(most)]
+
+
+async def _dataset_keys(dsn: str) -> dict[str, list[str]]:
+    connection = await asyncpg.connect(dsn)
+    try:
+        codes = [row["code"] for row in await connection.fetch("SELECT code FROM municipality ORDER BY code")]
+        with_predecessors = [
+            row["code"]
+            for row in await connection.fetch(
+                "SELECT m.code FROM municipality m WHERE EXISTS (SELECT 1 FROM fusion_municipality f"
+                " WHERE f.municipality_id = m.id AND f.side = 'resulting') ORDER BY m.code"
+            )
+        ]
+        current = [
+            row["code"]
+            for row in await connection.fetch(
+                "SELECT code FROM municipality WHERE dissolved_on IS NULL ORDER BY code"
+            )
+        ]
+        slugs = [row["slug"] for row in await connection.fetch("SELECT slug FROM initiative ORDER BY id")]
+        programmes = [
+            row["slug"]
+            for row in await connection.fetch(
+                "SELECT i.slug FROM initiative i WHERE (SELECT count(*) FROM involvement v"
+                " WHERE v.initiative_id = i.id) >= 20 ORDER BY i.id"
+            )
+        ]
+    finally:
+        await connection.close()
+    return {
+        "codes": codes,
+        "with_predecessors": with_predecessors,
+        "without_predecessors": [code for code in current if code not in with_predecessors],
+        "slugs": slugs,
+        "programmes": programmes,
+    }
+
+
+def variable_lists(
+    keys: dict[str, list[str]], servers: dict[str, str]
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """shape -> server -> the variables of its requests, in the order they are sent (round robin). Fixed
+    shapes have one; the others one per code, slug, word or id, shuffled (fixed seed) so that consecutive
+    requests differ. A node id is each server's own (the ceiling answers ours)."""
+    import random
+
+    def shuffled(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        random.Random(0).shuffle(items)
+        return items
+
+    node_slugs = _spread(keys["slugs"], MAX_NODE_IDS)
+    # Half the predecessor pages are of a municipality formed from others (Altena, Maashorst, Land van
+    # Cuijk, Meierijstad, and those that took part of a split one), half of one that was not.
+    half = max(1, len(keys["without_predecessors"]) // max(1, len(keys["with_predecessors"])))
+    predecessor_codes = keys["with_predecessors"] * half + keys["without_predecessors"]
+    common: dict[str, list[dict[str, Any]]] = {
+        "page": [{}],
+        "list": [{}],
+        "nested": [{}],
+        "search": [{"search": datasets.SEARCH_TERM}],
+        "municipality": shuffled([{"code": code} for code in keys["codes"]]),
+        "predecessors": shuffled([{"code": code} for code in predecessor_codes]),
+        "initiative": shuffled([{"slug": slug} for slug in _spread(keys["slugs"], MAX_SLUGS)]),
+        "provenance": shuffled([{"slug": slug} for slug in _spread(keys["programmes"], MAX_SLUGS)]),
+        "search-words": shuffled([{"search": word} for word in SEARCH_WORDS]),
+    }
+    found: dict[str, dict[str, list[dict[str, Any]]]] = {shape: {} for shape in [*common, "node", "node-ids"]}
+    for server, url in servers.items():
+        ids = node_ids(server, url, [NODE_SLUG, *node_slugs])
+        for shape, lists in common.items():
+            found[shape][server] = lists
+        found["node"][server] = [{"id": ids[NODE_SLUG]}]
+        found["node-ids"][server] = shuffled([{"id": ids[slug]} for slug in node_slugs])
+    return found
+
+
+def node_ids(server: str, url: str, slugs: list[str]) -> dict[str, str]:
+    """slug -> the global id of that initiative on this server (ours are derived from the slug; the ceiling
+    answers ours; PostGraphile's nodeId is asked for)."""
+    if server != "postgraphile":
+        return {slug: base64.b64encode(f"Initiative:{slug}".encode()).decode() for slug in slugs}
+    query = (
+        "query ($slugs: [String!]) { allInitiatives(filter: {slug: {in: $slugs}}) { nodes { nodeId slug } } }"
+    )
+    _status, raw = post(url, json.dumps({"query": query, "variables": {"slugs": slugs}}).encode())
+    return {node["slug"]: node["nodeId"] for node in json.loads(raw)["data"]["allInitiatives"]["nodes"]}
+
+
+POSTGRAPHILE_PREDECESSORS = """
+CREATE OR REPLACE FUNCTION municipality_involvements_with_predecessors(m municipality)
+RETURNS SETOF involvement LANGUAGE sql STABLE AS $$
+  WITH RECURSIVE walk(id) AS (
+    SELECT m.id
+    UNION
+    SELECT gone.municipality_id
+    FROM walk
+    JOIN fusion_municipality AS formed ON formed.municipality_id = walk.id AND formed.side = 'resulting'
+    JOIN fusion_municipality AS gone ON gone.fusion_id = formed.fusion_id AND gone.side = 'dissolved'
+  )
+  SELECT * FROM involvement WHERE participant_id IN (SELECT id FROM walk) ORDER BY id
+$$
+"""
+"""PostGraphile's own way to add a field that is not a foreign key: a computed column (a function taking the
+row), which it exposes as `Municipality.involvementsWithPredecessors` (a connection). Only in the benchmark's
+database, created after the migrations; the API does not see it."""
+
+
+async def postgraphile_extras(dsn: str) -> None:
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute(POSTGRAPHILE_PREDECESSORS)
+    finally:
+        await connection.close()
 
 
 def has_response_cache() -> bool:
@@ -402,6 +527,9 @@ class Run:
     workers: int = 0
     other_cpu_percent: float | None = None
     load_average: str = ""
+    cache_hit_rate: float | None = None
+    """Of the response cache's lookups during the measured run (ours only; from /metrics)."""
+    cache_lookups: int | None = None
 
 
 class Sampler:
@@ -433,6 +561,10 @@ class Sampler:
 
 
 def database_backends(dsn: str) -> list[int]:
+    """The benchmark database's sessions (their CPU is the benchmark's). The servers' pools may hold most
+    of PostgreSQL's connections (four servers of two workers each): a refused connection is tried again a
+    few times, then the run goes on without (its "other CPU" then counts the sessions as other work)."""
+
     async def fetch() -> list[int]:
         connection = await asyncpg.connect(dsn)
         try:
@@ -443,23 +575,71 @@ def database_backends(dsn: str) -> list[int]:
         finally:
             await connection.close()
 
-    return asyncio.run(fetch())
+    for attempt in range(5):
+        try:
+            return asyncio.run(fetch())
+        except asyncpg.exceptions.TooManyConnectionsError:
+            time.sleep(0.5 * (attempt + 1))
+    print("WARNING: no connection for pg_stat_activity (too many clients); database CPU not attributed")
+    return []
+
+
+def wrk_start(
+    binary: str, url: str, body_file: Path, seconds: float, threads: int, connections: int
+) -> subprocess.Popen[str]:
+    """wrk on one body (graphql.lua) or, for a .jsonl file, on its bodies round robin (varied.lua)."""
+    lua = LUA_VARIED if body_file.suffix == ".jsonl" else LUA
+    command = [
+        binary, f"-t{threads}", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "30s",
+        "-s", str(lua), url, "--", str(body_file), str(threads),
+    ]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def wrk_result(process: subprocess.Popen[str]) -> dict[str, Any]:
+    out, err = process.communicate()
+    for line in out.splitlines():
+        if line.startswith("WRK_JSON "):
+            result: dict[str, Any] = json.loads(line.removeprefix("WRK_JSON "))
+            return result
+    raise RuntimeError(f"wrk gave no result: {out}\n{err}")
 
 
 def wrk(
     binary: str, args: argparse.Namespace, url: str, body_file: Path, seconds: float
 ) -> tuple[dict[str, Any], int]:
-    command = [
-        binary, f"-t{args.threads}", f"-c{args.connections}", f"-d{max(1, round(seconds))}s", "--latency", "--timeout", "30s",
-        "-s", str(LUA), url, "--", str(body_file),
-    ]  # fmt: skip
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    out, err = process.communicate()
-    for line in out.splitlines():
-        if line.startswith("WRK_JSON "):
-            result: dict[str, Any] = json.loads(line.removeprefix("WRK_JSON "))
-            return result, process.pid
-    raise RuntimeError(f"wrk gave no result: {out}\n{err}")
+    process = wrk_start(binary, url, body_file, seconds, args.threads, args.connections)
+    return wrk_result(process), process.pid
+
+
+def cache_lookups(server: Server) -> dict[str, float] | None:
+    """The response cache's hits and misses so far, summed over the workers (GET /metrics; None for a
+    server that is not ours or has no metrics)."""
+    if not server.name.startswith("ours"):
+        return None
+    try:
+        with urllib.request.urlopen(server.url.rsplit("/", 1)[0] + "/metrics", timeout=10) as response:
+            text = response.read().decode()
+    except (OSError, urllib.error.HTTPError):
+        return None
+    found = {"hit": 0.0, "miss": 0.0}
+    for line in text.splitlines():
+        if line.startswith("veerkracht_cache_lookups_total{") and 'cache="response"' in line:
+            labels, _, value = line.rpartition(" ")
+            for result in found:
+                if f'result="{result}"' in labels:
+                    found[result] += float(value)
+    return found
+
+
+def _hit_rate(
+    before: dict[str, float] | None, after: dict[str, float] | None
+) -> tuple[float | None, int | None]:
+    if before is None or after is None:
+        return None, None
+    hits, misses = after["hit"] - before["hit"], after["miss"] - before["miss"]
+    total = hits + misses
+    return (hits / total if total else None), int(total)
 
 
 def settle(server: Server, timeout: float = 60) -> None:
@@ -490,10 +670,12 @@ def measure(binary: str, args: argparse.Namespace, server: Server, body_file: Pa
     ours = server.tree() + database_backends(dsn)
     ticks_per_second = os.sysconf("SC_CLK_TCK")
     busy_before, ours_before, own_before = _busy_ticks(), _ticks_by_pid(ours), _own_ticks()
+    lookups_before = cache_lookups(server)
     started = time.monotonic()
     with Sampler(server) as sampler:
         result, _ = wrk(binary, args, server.url, body_file, args.duration)
     elapsed = time.monotonic() - started
+    hit_rate, lookups = _hit_rate(lookups_before, cache_lookups(server))
     # CPU the machine spent outside this benchmark while it ran (other test suites, ...): all busy CPU but
     # the server's processes, its database sessions, wrk and this script.
     busy = _busy_ticks() - busy_before
@@ -510,9 +692,70 @@ def measure(binary: str, args: argparse.Namespace, server: Server, body_file: Pa
         workers=sampler.workers,
         other_cpu_percent=round(max(0.0, busy - mine) / capacity * 100, 1),
         load_average=load_average(),
+        cache_hit_rate=hit_rate,
+        cache_lookups=lookups,
     )
     settle(server)
     return run
+
+
+@dataclass
+class MixedRun:
+    runs: dict[str, Run] = field(default_factory=dict)
+    """shape -> its wrk's numbers (its own connections; the server serves all shapes at once)."""
+    cache_hit_rate: float | None = None
+    cache_lookups: int | None = None
+    rss_worker_max_mb: float = 0.0
+    other_cpu_percent: float | None = None
+
+
+def measure_mixed(
+    binary: str, args: argparse.Namespace, server: Server, body_files: dict[str, Path], dsn: str
+) -> MixedRun:
+    """All shapes at once: one wrk per shape (1 thread, connections/shapes connections each, at least 1),
+    started together, so that the server answers a mix while each shape's latency is measured on its own
+    (wrk's latency statistics are per process). Closed loop: a slow shape sends fewer requests."""
+    connections = max(1, args.connections // len(body_files))
+
+    def start_all(seconds: float) -> dict[str, subprocess.Popen[str]]:
+        return {
+            shape: wrk_start(binary, server.url, path, seconds, 1, connections)
+            for shape, path in body_files.items()
+        }
+
+    if args.warmup > 0:
+        for process in start_all(args.warmup).values():
+            wrk_result(process)
+        settle(server)
+    ours = server.tree() + database_backends(dsn)
+    busy_before, ours_before, own_before = _busy_ticks(), _ticks_by_pid(ours), _own_ticks()
+    lookups_before = cache_lookups(server)
+    started = time.monotonic()
+    with Sampler(server) as sampler:
+        results = {shape: wrk_result(process) for shape, process in start_all(args.duration).items()}
+    elapsed = time.monotonic() - started
+    hit_rate, lookups = _hit_rate(lookups_before, cache_lookups(server))
+    busy = _busy_ticks() - busy_before
+    mine = _ticks_spent(ours_before, ours) + _own_ticks() - own_before
+    capacity = elapsed * os.sysconf("SC_CLK_TCK") * (os.cpu_count() or 1)
+    mixed = MixedRun(
+        runs={
+            shape: Run(
+                rps=result["rps"],
+                p50_ms=result["p50_us"] / 1000,
+                p99_ms=result["p99_us"] / 1000,
+                requests=result["requests"],
+                errors={kind: count for kind, count in result["errors"].items() if count},
+            )
+            for shape, result in results.items()
+        },
+        cache_hit_rate=hit_rate,
+        cache_lookups=lookups,
+        rss_worker_max_mb=round(sampler.worker_max, 1),
+        other_cpu_percent=round(max(0.0, busy - mine) / capacity * 100, 1),
+    )
+    settle(server)
+    return mixed
 
 
 # --------------------------------------------------------------------------------------------- one scale
@@ -526,6 +769,8 @@ class ShapeResult:
     """Per operation, with the response cache off (every statement the operation runs)."""
     statements_cache_hit: int | None = None
     """Per operation answered from the response cache (None: the API has no response cache)."""
+    variants: int = 1
+    """Different requests sent round robin (1: one request repeated)."""
     answer_bytes: dict[str, int] = field(default_factory=dict)
     answer_values: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
@@ -540,6 +785,8 @@ class ScaleResult:
     """code_fingerprint() when the servers of this scale started."""
     load_after: str = ""
     shapes: dict[str, ShapeResult] = field(default_factory=dict)
+    mixed: dict[str, MixedRun] = field(default_factory=dict)
+    """server -> all shapes loaded at once (one wrk per shape)."""
     notes: list[str] = field(default_factory=list)
 
 
@@ -615,26 +862,37 @@ def run_scale(
                 result.notes.append(note)
                 server.stop()
                 del servers[name]
-        variables = {
-            name: variables_for(name, server.url) for name, server in servers.items() if name != "ours-cached"
-        }
-        if "ours-cached" in servers:
-            variables["ours-cached"] = variables["ours"]
+        keys = asyncio.run(_dataset_keys(dsn))
+        lists = variable_lists(keys, {name: server.url for name, server in servers.items()})
         bodies: dict[str, dict[str, Path]] = {}
         for shape in args.shapes:
             shape_result = result.shapes[shape] = ShapeResult(shape)
             bodies[shape] = {}
             for name, server in servers.items():
-                # The ceiling answers our requests, byte for byte the body our API gets.
-                payload = request_body(
-                    shape, "postgraphile" if name == "postgraphile" else "ours", variables[name]
-                )
-                path = work / f"{scale}-{shape}-{name}.json"
-                path.write_bytes(payload)
+                # The ceiling answers our requests, byte for byte the bodies our API gets.
+                payloads = [
+                    request_body(shape, "postgraphile" if name == "postgraphile" else "ours", variables)
+                    for variables in lists[shape][name]
+                ]
+                if shape in VARIED:
+                    path = work / f"{scale}-{shape}-{name}.jsonl"
+                    path.write_bytes(b"\n".join(payloads) + b"\n")
+                else:
+                    path = work / f"{scale}-{shape}-{name}.json"
+                    path.write_bytes(payloads[0])
                 bodies[shape][name] = path
-                size, values = check_answer(name, shape, *post(server.url, payload))
-                shape_result.answer_bytes[name] = size
-                shape_result.answer_values[name] = values
+                shape_result.variants = len(payloads)
+                # Every varied request once on the first server of a kind (they must all answer), the
+                # first one on every server for the comparison of sizes and values.
+                checked = payloads if name in ("ours", "postgraphile") else payloads[:1]
+                for number, payload in enumerate(checked):
+                    status, raw = post(server.url, payload)
+                    if number == 0:
+                        size, values = check_answer(name, shape, status, raw)
+                        shape_result.answer_bytes[name] = size
+                        shape_result.answer_values[name] = values
+                    elif status != 200 or json.loads(raw).get("errors"):
+                        raise RuntimeError(f"{name} {shape}: {payload[:300]!r}: HTTP {status}: {raw[:500]!r}")
             sizes = shape_result.answer_bytes.values()
             if max(sizes) > 1.5 * min(sizes):
                 shape_result.warnings.append(f"answer sizes differ widely: {shape_result.answer_bytes}")
@@ -644,7 +902,7 @@ def run_scale(
                 )
             for warning in shape_result.warnings:
                 print(f"WARNING: {shape}: {warning}", flush=True)
-        requests = {shape: bodies[shape]["ours"].read_bytes() for shape in args.shapes}
+        requests = {shape: bodies[shape]["ours"].read_bytes().split(b"\n")[0] for shape in args.shapes}
         statements = asyncio.run(count_statements(dsn, requests, response_cache=False))
         hits = (
             asyncio.run(count_statements(dsn, requests, response_cache=True)) if has_response_cache() else {}
@@ -660,9 +918,28 @@ def run_scale(
                 result.shapes[shape].runs[name] = run
                 flag = f" errors {run.errors}" if run.errors else ""
                 print(
-                    f"   {shape:<7} {name:<13} {run.rps:>9.1f} req/s  p50 {run.p50_ms:>7.1f} ms  "
+                    f"   {shape:<12} {name:<13} {run.rps:>9.1f} req/s  p50 {run.p50_ms:>7.1f} ms  "
                     f"p99 {run.p99_ms:>7.1f} ms  RSS/worker {run.rss_worker_max_mb:>6.1f} MB  "
-                    f"other CPU {run.other_cpu_percent:>4.0f}%  load {run.load_average}{flag}",
+                    f"other CPU {run.other_cpu_percent:>4.0f}%  load {run.load_average}{flag}"
+                    + (f"  cache hits {run.cache_hit_rate:.0%}" if run.cache_hit_rate is not None else ""),
+                    flush=True,
+                )
+        if args.mixed and len(args.shapes) > 1:
+            print(f"   mixed: all {len(args.shapes)} shapes at once, one wrk per shape", flush=True)
+            for name, server in servers.items():
+                mixed = measure_mixed(
+                    wrk_binary, args, server, {shape: bodies[shape][name] for shape in args.shapes}, dsn
+                )
+                result.mixed[name] = mixed
+                total = sum(run.rps for run in mixed.runs.values())
+                print(
+                    f"   mixed        {name:<13} {total:>9.1f} req/s in all; "
+                    + ", ".join(
+                        f"{shape} {run.rps:.0f} (p99 {run.p99_ms:.1f})" for shape, run in mixed.runs.items()
+                    )
+                    + (
+                        f"; cache hits {mixed.cache_hit_rate:.0%}" if mixed.cache_hit_rate is not None else ""
+                    ),
                     flush=True,
                 )
     finally:
@@ -685,10 +962,12 @@ def _fmt(value: float | None, spec: str, suffix: str = "") -> str:
 
 def table(result: ScaleResult) -> str:
     header = [
-        "shape", "ours req/s", "PostGraphile req/s", "ceiling req/s", "ours/PostGraphile", "ours/ceiling",
-        "ours p50 ms", "ours p99 ms", "p99/p50", "SQL statements", "RSS per worker MB", "other CPU: ours/PG/ceiling",
-        "ours cached req/s", "SQL on cache hit",
+        "shape", "requests", "ours req/s", "PostGraphile req/s", "ceiling req/s", "ours/PostGraphile", "ours/ceiling",
+        "ours/municipality page", "ours p50 ms", "ours p99 ms", "p99/p50", "SQL statements", "RSS per worker MB",
+        "other CPU: ours/PG/ceiling", "ours cached req/s", "cached p99 ms", "cache hits", "SQL on cache hit",
     ]  # fmt: skip
+    plain = result.shapes.get(PLAIN)
+    plain_rps = plain.runs["ours"].rps if plain and "ours" in plain.runs else None
     rows = [header, ["---"] + ["---:"] * (len(header) - 1)]
     empty = False
     for shape, shape_result in result.shapes.items():
@@ -698,14 +977,17 @@ def table(result: ScaleResult) -> str:
             ours = None  # no request finished within the run: no latency to show
             empty = True
         rps = {name: run.rps for name, run in runs.items()}
+        cached = runs.get("ours-cached")
         rows.append(
             [
                 shape,
+                "1" if shape_result.variants == 1 else f"{shape_result.variants} varied",
                 _fmt(rps.get("ours"), ",.0f"),
                 _fmt(rps.get("postgraphile"), ",.0f"),
                 _fmt(rps.get("ceiling"), ",.0f"),
                 _fmt(_ratio(rps.get("ours"), rps.get("postgraphile")), ".2f"),
                 _fmt(_ratio(rps.get("ours"), rps.get("ceiling")), ".2f"),
+                _fmt(_ratio(rps.get("ours"), plain_rps), ".2f"),
                 _fmt(ours.p50_ms if ours else None, ".1f"),
                 _fmt(ours.p99_ms if ours else None, ".1f"),
                 _fmt(_ratio(ours.p99_ms, ours.p50_ms) if ours else None, ".1f"),
@@ -717,6 +999,12 @@ def table(result: ScaleResult) -> str:
                 )
                 + "%",
                 _fmt(rps.get("ours-cached"), ",.0f"),
+                _fmt(cached.p99_ms if cached else None, ".1f"),
+                _fmt(
+                    cached.cache_hit_rate * 100 if cached and cached.cache_hit_rate is not None else None,
+                    ".0f",
+                    "%",
+                ),
                 _fmt(shape_result.statements_cache_hit, "d"),
             ]
         )
@@ -725,6 +1013,61 @@ def table(result: ScaleResult) -> str:
     lines = ["| " + " | ".join(row) + " |" for row in rows]
     if empty:
         lines.append("\n0 req/s: not one request finished within the run (each took longer than the run).")
+    return "\n".join(lines)
+
+
+def mixed_table(result: ScaleResult) -> str | None:
+    """The mixed run: per shape, each server's req/s and p99 while all shapes ran at once, and ours' ratios
+    (with the response cache on, the default: ours cached)."""
+    if not result.mixed:
+        return None
+    header = [
+        "shape", "ours cached req/s", "ours req/s", "PostGraphile req/s", "ceiling req/s",
+        "cached/PostGraphile", "cached/ceiling", "cached/municipality page",
+        "ours cached p99 ms", "ours p99 ms", "PostGraphile p99 ms", "ceiling p99 ms",
+    ]  # fmt: skip
+    rows = [header, ["---"] + ["---:"] * (len(header) - 1)]
+    shapes = next(iter(result.mixed.values())).runs
+
+    def run_of(name: str, shape: str) -> Run | None:
+        return result.mixed[name].runs.get(shape) if name in result.mixed else None
+
+    plain = run_of("ours-cached", PLAIN)
+    for shape in shapes:
+        runs = {name: run_of(name, shape) for name in ("ours-cached", "ours", "postgraphile", "ceiling")}
+        rps = {name: run.rps if run else None for name, run in runs.items()}
+        rows.append(
+            [shape]
+            + [_fmt(rps[name], ",.0f") for name in runs]
+            + [
+                _fmt(_ratio(rps["ours-cached"], rps["postgraphile"]), ".2f"),
+                _fmt(_ratio(rps["ours-cached"], rps["ceiling"]), ".2f"),
+                _fmt(_ratio(rps["ours-cached"], plain.rps if plain else None), ".2f"),
+            ]
+            + [_fmt(run.p99_ms if run else None, ".1f") for run in runs.values()]
+        )
+        for name, run in runs.items():
+            if run is not None and run.errors:
+                rows[-1][0] += f" ({name} errors: {run.errors})"
+    totals = ["all"] + [
+        _fmt(
+            sum(run.rps for run in result.mixed[name].runs.values()) if name in result.mixed else None, ",.0f"
+        )
+        for name in ("ours-cached", "ours", "postgraphile", "ceiling")
+    ]
+    rows.append(totals + [""] * (len(header) - len(totals)))
+    lines = ["| " + " | ".join(row) + " |" for row in rows]
+    for name, mixed in result.mixed.items():
+        if mixed.cache_hit_rate is not None:
+            lines.append(
+                f"\n{name}: response cache hit rate {mixed.cache_hit_rate:.1%} of {mixed.cache_lookups:,} lookups"
+            )
+    lines.append(
+        "other CPU: "
+        + ", ".join(
+            f"{name} {_fmt(mixed.other_cpu_percent, '.0f', '%')}" for name, mixed in result.mixed.items()
+        )
+    )
     return "\n".join(lines)
 
 
@@ -758,6 +1101,8 @@ def goals(results: list[ScaleResult]) -> list[str]:
         f"p99 <= {GOAL_P99_OVER_P50:g} x p50": [],
         f"RSS per worker < {GOAL_RSS_MB:g} MB": [],
         f"paged shapes slow down < {GOAL_SLOWDOWN:g}x from 10x to 100x": [],
+        f"no shape slower than {GOAL_VS_PLAIN:g} x the plain municipality page (ours)": [],
+        f"no shape slower than {GOAL_VS_PLAIN:g} x the plain municipality page (mixed, cache on)": [],
     }
     names = list(misses)
     for result in results:
@@ -779,6 +1124,15 @@ def goals(results: list[ScaleResult]) -> list[str]:
                 misses[names[2]].append(f"{where} {ours.p99_ms / ours.p50_ms:.1f}")
             if ours.rss_worker_max_mb >= GOAL_RSS_MB:
                 misses[names[3]].append(f"{where} {ours.rss_worker_max_mb:.0f}")
+            plain = result.shapes.get(PLAIN)
+            vs_plain = _ratio(ours.rps, plain.runs["ours"].rps) if plain and "ours" in plain.runs else None
+            if vs_plain is not None and vs_plain < GOAL_VS_PLAIN:
+                misses[names[5]].append(f"{where} {vs_plain:.2f}")
+        mixed = result.mixed.get("ours-cached")
+        if mixed and PLAIN in mixed.runs and mixed.runs[PLAIN].rps:
+            for shape, run in mixed.runs.items():
+                if run.rps / mixed.runs[PLAIN].rps < GOAL_VS_PLAIN:
+                    misses[names[6]].append(f"{shape}@{result.scale}x {run.rps / mixed.runs[PLAIN].rps:.2f}")
     by_scale = {result.scale: result for result in results}
     if 10 in by_scale and 100 in by_scale:
         for shape in PAGED & set(by_scale[10].shapes) & set(by_scale[100].shapes):
@@ -837,6 +1191,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--database", default=f"veerkracht_bench_{os.getpid()}", help="created, then dropped")
     parser.add_argument("--keep", action="store_true", help="keep the database (and print its URL)")
     parser.add_argument("--no-postgraphile", action="store_true", help="compare with the ceiling only")
+    parser.add_argument(
+        "--no-mixed", dest="mixed", action="store_false", help="skip the mixed run of all shapes at once"
+    )
     parser.add_argument("--output", type=Path, default=RESULTS, help="where the JSON results go")
     args = parser.parse_args(argv)
     args.scales = sorted(int(scale) for scale in args.scales.split(","))
@@ -867,6 +1224,7 @@ def main(argv: list[str] | None = None) -> None:
     load_before = load_average()
     try:
         asyncio.run(datasets.migrate_and_seed(dsn))
+        asyncio.run(postgraphile_extras(dsn))
         with tempfile.TemporaryDirectory(prefix="veerkracht-bench-") as directory:
             for scale in args.scales:
                 try:
@@ -909,10 +1267,15 @@ def main(argv: list[str] | None = None) -> None:
         counts = result.counts
         print(
             f"\n## {result.scale}x: {counts['initiatives']:,} initiatives, {counts['involvements']:,} involvements, "
-            f"{counts['municipalities']} municipalities, {counts['organizations']} organisations "
+            f"{counts['municipalities']} municipalities, {counts['organizations']} organisations, "
+            f"{counts.get('citations', 0):,} citations "
             f"(load {result.load_before} before, {result.load_after} after)\n"
         )
         print(table(result))
+        mixed = mixed_table(result)
+        if mixed:
+            print(f"\n### {result.scale}x mixed: all shapes at once\n")
+            print(mixed)
         for note in result.notes:
             print(f"\nnote: {note}")
         for shape, shape_result in result.shapes.items():
@@ -922,7 +1285,7 @@ def main(argv: list[str] | None = None) -> None:
     if slow:
         print("\n## 10x -> 100x\n")
         print(slow)
-    print("\n## Goals of issue #3\n")
+    print("\n## Goals of issues #3 and #15\n")
     for line in goals(results):
         print(line)
 
