@@ -907,13 +907,24 @@ def run_scale(
         hits = (
             asyncio.run(count_statements(dsn, requests, response_cache=True)) if has_response_cache() else {}
         )
-        for index, shape in enumerate(args.shapes):
+        for shape in args.shapes:
             result.shapes[shape].statements = statements[shape]
             result.shapes[shape].statements_cache_hit = hits.get(shape)
-            # Each shape starts with the next server, so that none is always first after a quiet spell.
-            names = list(servers)
-            for name in names[index % len(names) :] + names[: index % len(names)]:
-                server = servers[name]
+        # One server at a time under load: four servers of two workers each, with their pools full (ours
+        # has an SQLAlchemy pool for the resolvers and an asyncpg pool for compiled reads), would want more
+        # than PostgreSQL's default 100 connections. The checks above open few; now each server is
+        # restarted on its own, loaded with every shape and the mixed run, and stopped. The order of the
+        # servers rotates with the scale, so that none is always first after a quiet spell.
+        commands = server_commands(args, dsn, postgraphile, ports)
+        for server in servers.values():
+            server.stop()
+        names = list(servers)
+        turn = args.scales.index(scale) % len(names)
+        for name in names[turn:] + names[:turn]:
+            command, env, cwd = commands[name]
+            server = servers[name] = start(name, command, env, cwd, work, ports[name])
+            wait_ready(server, request_body("list", name, {}))
+            for shape in args.shapes:
                 run = measure(wrk_binary, args, server, bodies[shape][name], dsn)
                 result.shapes[shape].runs[name] = run
                 flag = f" errors {run.errors}" if run.errors else ""
@@ -924,16 +935,14 @@ def run_scale(
                     + (f"  cache hits {run.cache_hit_rate:.0%}" if run.cache_hit_rate is not None else ""),
                     flush=True,
                 )
-        if args.mixed and len(args.shapes) > 1:
-            print(f"   mixed: all {len(args.shapes)} shapes at once, one wrk per shape", flush=True)
-            for name, server in servers.items():
+            if args.mixed and len(args.shapes) > 1:
                 mixed = measure_mixed(
                     wrk_binary, args, server, {shape: bodies[shape][name] for shape in args.shapes}, dsn
                 )
                 result.mixed[name] = mixed
                 total = sum(run.rps for run in mixed.runs.values())
                 print(
-                    f"   mixed        {name:<13} {total:>9.1f} req/s in all; "
+                    f"   mixed        {name:<13} {total:>9.1f} req/s in all (one wrk per shape at once); "
                     + ", ".join(
                         f"{shape} {run.rps:.0f} (p99 {run.p99_ms:.1f})" for shape, run in mixed.runs.items()
                     )
@@ -942,6 +951,7 @@ def run_scale(
                     ),
                     flush=True,
                 )
+            server.stop()
     finally:
         for server in servers.values():
             server.stop()
