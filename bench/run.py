@@ -11,9 +11,14 @@ initiatives and involvements), starts three servers on it with the same number o
     PostGraphile  postgraphile@4 --cluster-workers N (installed with npm under bench/.cache)
     ceiling       bench/ceiling.py --workers N: one hand-written SQL statement per request
 
-checks each server's answer to each query shape once (bench/queries/), then loads each with wrk (installed
-with apt-get when missing): a warm-up, then a measured run with --latency. It prints one table per scale,
-the 10x -> 100x slowdown, and the issue's goals, and writes everything to bench/results/latest.json.
+checks each server's answer to each query shape once (bench/queries/), then loads each server in turn with
+wrk (installed with apt-get when missing), shape by shape: a warm-up, then a measured run with --latency.
+Five shapes repeat one request (bench/wrk/graphql.lua); six change their variables on every request
+(bench/wrk/varied.lua: every municipality code, hundreds of slugs, 26 search words, 200 node ids), among
+them the predecessor walk and the provenance page. Then a mixed run: all shapes at once, one wrk per shape,
+with the response cache's hit rate (ours, from /metrics). It prints one table per scale and one of the
+mixed run, the 10x -> 100x slowdown, and the goals of issues #3 and #15, and writes everything to
+bench/results/latest.json.
 SQL statements per operation are counted in-process (the app with a cursor listener, as tests/conftest.py
 does); RSS is sampled from /proc during the load. The database is dropped at the end unless --keep.
 """
@@ -1214,6 +1219,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+NEEDED_CONNECTIONS = 50
+
+
+async def free_connections(admin_dsn: str) -> int:
+    """max_connections less the sessions open now (and the superuser reserve)."""
+    connection = await asyncpg.connect(admin_dsn)
+    try:
+        row = await connection.fetchrow(
+            "SELECT current_setting('max_connections')::int - current_setting('superuser_reserved_connections')::int"
+            " - (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend') AS free"
+        )
+        return int(row["free"])
+    finally:
+        await connection.close()
+
+
 def _dsn(admin_dsn: str, database: str) -> str:
     return admin_dsn.rsplit("/", 1)[0] + "/" + database
 
@@ -1229,6 +1250,13 @@ def main(argv: list[str] | None = None) -> None:
     wrk_binary = ensure_wrk()
     postgraphile = None if args.no_postgraphile else ensure_postgraphile()
     dsn = _dsn(args.admin_dsn, args.database)
+    free = asyncio.run(free_connections(args.admin_dsn))
+    if free < NEEDED_CONNECTIONS:
+        print(
+            f"WARNING: PostgreSQL has {free} free connections; the run wants about {NEEDED_CONNECTIONS} "
+            "(one server's full pools, the checks against all four): expect 'too many clients' errors",
+            flush=True,
+        )
     asyncio.run(datasets.create_database(args.admin_dsn, args.database))
     results: list[ScaleResult] = []
     load_before = load_average()
