@@ -649,6 +649,7 @@ SPLIT = {"name": "Fuzz", "kind": "SPLIT", "effectiveOn": "2030-01-01", "dissolve
         (CREATE_INITIATIVE, {"input": {**INITIATIVE, "sources": [{"documentId": SOURCES[0]["documentId"], "quote": "De\x00"}]}}, ["input", "sources", "0", "quote"], "INVALID"),
         (CREATE_INITIATIVE, {"input": {**INITIATIVE, "sources": [{"documentId": gid("SourceDocument:\x00"), "quote": "De"}]}}, ["input", "sources", "0", "documentId"], "NOT_FOUND"),
         (CREATE_ORGANIZATION, {"input": {**ORGANIZATION, "sources": [{"newDocument": {"title": "\ud800", "url": "https://example.org/", "date": "2026-01-01"}, "quote": "x"}]}}, ["input", "sources", "0", "newDocument", "title"], "INVALID"),
+        (CREATE_ORGANIZATION, {"input": {**ORGANIZATION, "sources": [{"newDocument": {"title": "T", "url": "https://example.org/\x00", "date": "2026-01-01"}, "quote": "x"}]}}, ["input", "sources", "0", "newDocument", "url"], "INVALID"),
     ],
 )  # fmt: skip
 def test_bad_input_found_by_fuzzing(

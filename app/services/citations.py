@@ -142,7 +142,7 @@ async def check(
         assert new is not None
         new_path = (*spec.path, "newDocument")
         ok = _text(report, (*new_path, "title"), new.title, "title", MAX_TITLE)
-        if not WEB_ADDRESS.fullmatch(new.url) or len(new.url) > MAX_URL:
+        if not WEB_ADDRESS.fullmatch(new.url) or len(new.url) > MAX_URL or not storable(new.url):
             report(
                 (*new_path, "url"),
                 f"{new.url!r} is not a web address starting with http:// or https:// "
