@@ -166,6 +166,10 @@ class UpdateInitiativeInput:
     cross_over_themes: list[str] | None = strawberry.field(
         default=None, description="The new list of themes (replaces it)."
     )
+    sources: list[CitationInput] | None = strawberry.field(
+        default=None,
+        description="The new citations (they replace the old ones; at least one, else SOURCE_REQUIRED).",
+    )
     client_mutation_id: str | None = strawberry.field(default=None, description=CLIENT_MUTATION_ID)
 
 
@@ -357,6 +361,7 @@ class Mutation:
             return await writes.update_initiative(
                 session, initiative, version=input.version, name=input.name, kind=input.kind,
                 status=input.status, summary=input.summary, cross_over_themes=input.cross_over_themes,
+                sources=citation_specs(input.sources),
             )  # fmt: skip
 
         row, errors = await _run(info, work)

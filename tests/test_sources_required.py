@@ -182,3 +182,28 @@ async def test_a_new_document_with_address_and_date(writer: Api) -> None:
     third = {**given, "slug": "buurtteam-oss-3", "sources": sources}
     payload = (await writer.data(query, {"input": third}))["createOrganization"]
     assert payload["organization"]["sources"][0]["document"]["id"] == citation["document"]["id"]
+
+
+async def test_update_initiative_may_replace_its_sources(writer: Api) -> None:
+    query = """mutation($input: UpdateInitiativeInput!) { updateInitiative(input: $input) {
+        initiative { version sources { quote } } errors { field code } } }"""
+    read = await writer.data('{ initiative(slug: "veerkrachtdialoog") { id version sources { quote } } }')
+    initiative = read["initiative"]
+    base = {"id": initiative["id"], "version": initiative["version"]}
+    before = await _last_sequence(writer)
+    for sources, code in (([], "SOURCE_REQUIRED"), ([{"documentId": MEMO_ID, "quote": "niet in de memo"}], "QUOTE_NOT_FOUND")):  # fmt: skip
+        payload = (await writer.data(query, {"input": {**base, "sources": sources}}))["updateInitiative"]
+        assert [error["code"] for error in payload["errors"]] == [code]
+    assert await _last_sequence(writer) == before
+    unchanged = (await writer.data(query, {"input": {**base, "status": "ACTIVE"}}))["updateInitiative"]
+    assert unchanged["initiative"]["sources"] == initiative["sources"], "sources stay unless given"
+    replaced = {
+        **base,
+        "version": unchanged["initiative"]["version"],
+        "sources": SOURCES,
+        "crossOverThemes": ["x"],
+    }
+    payload = (await writer.data(query, {"input": replaced}))["updateInitiative"]
+    assert payload["errors"] == []
+    assert payload["initiative"]["sources"] == [{"quote": MEMO_QUOTE}]
+    assert payload["initiative"]["version"] == unchanged["initiative"]["version"] + 1, "one UPDATE"

@@ -173,7 +173,9 @@ async def update_initiative(
     status: InitiativeStatus | None,
     summary: str | None,
     cross_over_themes: Sequence[str] | None,
+    sources: Sequence[CitationSpec] | None = None,
 ) -> Initiative:
+    """Change what is given; ``sources``, when given, replace its citations (at least one)."""
     checks = _Checks()
     if version != initiative.version:
         checks.add(
@@ -187,14 +189,19 @@ async def update_initiative(
     checks.text(("input", "summary"), summary, "summary", maximum=5000)
     if cross_over_themes is not None:
         _check_themes(checks, cross_over_themes)
+    cited = await citations.check(session, checks.add, sources) if sources is not None else None
     checks.raise_if_any()
+    # Citations and themes first: their statements autoflush, and the initiative's row must change in one
+    # UPDATE (each UPDATE raises its version).
+    if cited is not None:
+        await citations.replace(session, cited, initiative_id=initiative.id)
     if cross_over_themes is not None:
-        # Themes first: their statements autoflush, and the initiative's row must change in one UPDATE
-        # (each UPDATE raises its version).
         await session.execute(delete(InitiativeTheme).where(InitiativeTheme.initiative_id == initiative.id))
         _themes(session, initiative, cross_over_themes)
         await session.flush()
-        initiative.updated_at = dt.datetime.now(dt.UTC)  # a change of themes is a change of the initiative
+    if cited is not None or cross_over_themes is not None:
+        # A change of its themes or sources is a change of the initiative.
+        initiative.updated_at = dt.datetime.now(dt.UTC)
     if name is not None:
         initiative.name = name.strip()
     if kind is not None:
