@@ -291,7 +291,7 @@ class DeletePayload:
 
 
 InputArg = Annotated[T, strawberry.argument(description="What to write.")]
-DEPRECATED_ID = "Use `input: {id: ...}`, as every mutation takes one `input` (since 1.1.0)."
+DEPRECATED_ID = "Use `input: {id: ...}`: every mutation takes one `input`."
 
 
 def _removal_target(
