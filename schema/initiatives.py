@@ -25,6 +25,7 @@ from schema.provenance import Citation, citations_of
 
 if TYPE_CHECKING:
     from schema.participants import Participant
+    from schema.territory import TerritorialParticipation
 
 
 MAX_SEARCH_WORDS = 20
@@ -34,6 +35,14 @@ InvolvementFilterArg = Annotated[
     "InvolvementFilter | None", strawberry.argument(name="filter", description="Only these involvements.")
 ]
 ParticipantRef = Annotated["Participant", strawberry.lazy("schema.participants")]
+TerritorialParticipationRef = Annotated["TerritorialParticipation", strawberry.lazy("schema.territory")]
+DayArg = Annotated[
+    dt.date | None,
+    strawberry.argument(
+        description="The day (default: today in the Netherlands); reorganisations effective on or before "
+        "it are followed."
+    ),
+]
 
 
 @strawberry.input(description="Narrows a list of involvements. All given conditions must hold.")
@@ -154,6 +163,32 @@ class Initiative(relay.Node):
     @strawberry.field(description="Where the source describes it.")
     async def sources(self, info: Info) -> list[Citation]:
         return await citations_of(info, "initiative_id", self.pk)
+
+    @strawberry.field(
+        description="The municipalities existing on `on` (default: today) whose territory took part; a "
+        "merged municipality once. Each involvement of a municipality is followed forward through the "
+        "reorganisations effective by then (Boxmeer's to Land van Cuijk from 2022-01-01; Haaren's to each "
+        "municipality that received part of it in 2021, marked `throughSplit`). Never backward: on a day "
+        "before a municipality existed, its own involvement counts for no one. Organisations (regions) "
+        "are not counted. In the order first reached from the involvements."
+    )
+    async def participating_municipalities(
+        self, info: Info, on: DayArg = None
+    ) -> list[TerritorialParticipationRef]:
+        from schema.territory import participating_municipalities
+
+        return await participating_municipalities(info, self.pk, on)
+
+    @strawberry.field(
+        description="How many municipalities `participatingMunicipalities(on:)` gives: the municipalities "
+        "of that day whose territory took part, a merged municipality counted once (Altena once, not "
+        "four times with Aalburg, Werkendam and Woudrichem). For the province's overview, ask it of "
+        "every initiative in one query."
+    )
+    async def participating_municipality_count(self, info: Info, on: DayArg = None) -> int:
+        from schema.territory import participating_municipality_count
+
+        return await participating_municipality_count(info, self.pk, on)
 
 
 @strawberry.type(description="One participant's part in one initiative, in one role.")

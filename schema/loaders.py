@@ -7,6 +7,7 @@ concurrently and an ``AsyncSession`` must not be shared between concurrent tasks
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -59,6 +60,9 @@ class FusionLink:
     side: FusionSide
     founded_on_matches: bool
     """The municipality was founded on the fusion's day: the fusion created it."""
+    founded_on: dt.date | None = None
+    dissolved_on: dt.date | None = None
+    """The municipality's lifespan (for following its territory: app.services.territory)."""
 
 
 @dataclass(frozen=True)
@@ -237,6 +241,17 @@ class Loaders:
         )
 
     @cached_property
+    def municipal_involvements(self) -> DataLoader[Any, Any]:
+        """Per initiative: its involvements of municipalities, each with the municipality's lifespan."""
+        return self._lists_by(
+            select(Involvement.initiative_id, Involvement, Municipality.founded_on, Municipality.dissolved_on)
+            .join(Municipality, Municipality.id == Involvement.participant_id)
+            .order_by(Involvement.id),
+            Involvement.initiative_id,
+            value=lambda row: (row[1], row[2], row[3]),
+        )
+
+    @cached_property
     def membership_citations(self) -> DataLoader[Any, Any]:
         return self._lists_by(
             select(Membership.organization_id, Citation)
@@ -299,7 +314,11 @@ class Loaders:
     async def _load_fusion_graph(self, keys: list[None]) -> list[FusionGraph]:
         statement = (
             select(
-                Fusion, FusionMunicipality.municipality_id, FusionMunicipality.side, Municipality.founded_on
+                Fusion,
+                FusionMunicipality.municipality_id,
+                FusionMunicipality.side,
+                Municipality.founded_on,
+                Municipality.dissolved_on,
             )
             .join(FusionMunicipality, FusionMunicipality.fusion_id == Fusion.id)
             .join(Municipality, Municipality.id == FusionMunicipality.municipality_id)
@@ -313,8 +332,10 @@ class Loaders:
                     municipality_id=municipality_id,
                     side=side,
                     founded_on_matches=founded_on == fusion.effective_on,
+                    founded_on=founded_on,
+                    dissolved_on=dissolved_on,
                 )
-                for fusion, municipality_id, side, founded_on in rows
+                for fusion, municipality_id, side, founded_on, dissolved_on in rows
             ]
         )
         return [graph for _ in keys]

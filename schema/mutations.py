@@ -25,6 +25,7 @@ from app.services.audit import lock_change_log
 from app.services.pagination import parse_key
 from app.services.text import storable
 from app.services.writes import Problem, Rejected
+from schema.citing import CitationInput, citation_specs, sources_description
 from schema.context import Info
 from schema.fusions import Fusion
 from schema.initiatives import Initiative, Involvement
@@ -41,6 +42,15 @@ class UserErrorCode(enum.Enum):
     INVALID = strawberry.enum_value("INVALID", description="A value is not acceptable; the message says why.")
     CONFLICT = strawberry.enum_value(
         "CONFLICT", description="The object changed since the version the client sent; read it again."
+    )
+    SOURCE_REQUIRED = strawberry.enum_value(
+        "SOURCE_REQUIRED",
+        description="A fact was given without a source: cite at least one document in `sources`.",
+    )
+    QUOTE_NOT_FOUND = strawberry.enum_value(
+        "QUOTE_NOT_FOUND",
+        description="A quote does not occur in the text of the document it cites (compared verbatim, "
+        "runs of whitespace as one space).",
     )
 
 
@@ -120,7 +130,11 @@ async def _load(
 
 
 INITIATIVE = {"Initiative": (InitiativeRow, "slug")}
+INVOLVEMENT = {"Involvement": (InvolvementRow, "id")}
 PARTICIPANTS = {"Municipality": (MunicipalityRow, "code"), "Organization": (OrganizationRow, "slug")}
+
+CLIENT_MUTATION_ID = "Any string of the client's; the payload gives it back unchanged (Relay)."
+ECHOED = "The `clientMutationId` of the input, unchanged."
 
 
 @strawberry.input(description="A new initiative.")
@@ -135,6 +149,10 @@ class CreateInitiativeInput:
     cross_over_themes: list[str] = strawberry.field(
         default_factory=list, description="Policy programmes it crosses over with."
     )
+    sources: list[CitationInput] | None = strawberry.field(
+        default=None, description=sources_description("the initiative")
+    )
+    client_mutation_id: str | None = strawberry.field(default=None, description=CLIENT_MUTATION_ID)
 
 
 @strawberry.input(description="Changes to an initiative; omitted fields stay as they are.")
@@ -148,6 +166,17 @@ class UpdateInitiativeInput:
     cross_over_themes: list[str] | None = strawberry.field(
         default=None, description="The new list of themes (replaces it)."
     )
+    sources: list[CitationInput] | None = strawberry.field(
+        default=None,
+        description="The new citations (they replace the old ones; at least one, else SOURCE_REQUIRED).",
+    )
+    client_mutation_id: str | None = strawberry.field(default=None, description=CLIENT_MUTATION_ID)
+
+
+@strawberry.input(description="The initiative to delete.")
+class DeleteInitiativeInput:
+    id: strawberry.ID = strawberry.field(description="The initiative's id.")
+    client_mutation_id: str | None = strawberry.field(default=None, description=CLIENT_MUTATION_ID)
 
 
 @strawberry.input(description="A participant's part in an initiative.")
@@ -158,6 +187,31 @@ class AddInvolvementInput:
     description: str | None = strawberry.field(
         default=None, description='Detail for this involvement: "3 wijken".'
     )
+    sources: list[CitationInput] | None = strawberry.field(
+        default=None, description=sources_description("the involvement")
+    )
+    client_mutation_id: str | None = strawberry.field(default=None, description=CLIENT_MUTATION_ID)
+
+
+@strawberry.input(description="Changes to an involvement; omitted fields stay as they are.")
+class UpdateInvolvementInput:
+    id: strawberry.ID = strawberry.field(description="The involvement's id.")
+    version: int = strawberry.field(description="The version you read; a stale one gives CONFLICT.")
+    role: PartnerRole | None = strawberry.field(default=None, description="The new role.")
+    description: str | None = strawberry.field(
+        default=strawberry.UNSET, description="The new description; null removes it."
+    )
+    sources: list[CitationInput] | None = strawberry.field(
+        default=None,
+        description="The new citations (they replace the old ones; at least one, else SOURCE_REQUIRED).",
+    )
+    client_mutation_id: str | None = strawberry.field(default=None, description=CLIENT_MUTATION_ID)
+
+
+@strawberry.input(description="The involvement to remove.")
+class RemoveInvolvementInput:
+    id: strawberry.ID = strawberry.field(description="The involvement's id.")
+    client_mutation_id: str | None = strawberry.field(default=None, description=CLIENT_MUTATION_ID)
 
 
 @strawberry.input(description="A new organisation.")
@@ -166,6 +220,10 @@ class CreateOrganizationInput:
     name: str = strawberry.field(description="Its name.")
     kind: OrganizationKind = strawberry.field(description="What sort of organisation it is.")
     website: str | None = strawberry.field(default=None, description="Its website (http:// or https://).")
+    sources: list[CitationInput] | None = strawberry.field(
+        default=None, description=sources_description("the organisation")
+    )
+    client_mutation_id: str | None = strawberry.field(default=None, description=CLIENT_MUTATION_ID)
 
 
 @strawberry.input(description="A municipal reorganisation to record.")
@@ -182,6 +240,11 @@ class RecordFusionInput:
     resulting_name: str | None = strawberry.field(
         default=None, description="For a MERGER: the new municipality's name."
     )
+    sources: list[CitationInput] | None = strawberry.field(
+        default=None,
+        description=sources_description("the reorganisation (and, for a MERGER, the new municipality)"),
+    )
+    client_mutation_id: str | None = strawberry.field(default=None, description=CLIENT_MUTATION_ID)
 
 
 @strawberry.type(description="The result of an initiative mutation.")
@@ -190,6 +253,7 @@ class InitiativePayload:
         description="The initiative as written; null when refused."
     )
     errors: list[UserError] = strawberry.field(description="Why it was refused; empty on success.")
+    client_mutation_id: str | None = strawberry.field(default=None, description=ECHOED)
 
 
 @strawberry.type(description="The result of an involvement mutation.")
@@ -198,6 +262,7 @@ class InvolvementPayload:
         description="The involvement as written; null when refused."
     )
     errors: list[UserError] = strawberry.field(description="Why it was refused; empty on success.")
+    client_mutation_id: str | None = strawberry.field(default=None, description=ECHOED)
 
 
 @strawberry.type(description="The result of an organisation mutation.")
@@ -206,12 +271,14 @@ class OrganizationPayload:
         description="The organisation as written; null when refused."
     )
     errors: list[UserError] = strawberry.field(description="Why it was refused; empty on success.")
+    client_mutation_id: str | None = strawberry.field(default=None, description=ECHOED)
 
 
 @strawberry.type(description="The result of recording a fusion.")
 class FusionPayload:
     fusion: Fusion | None = strawberry.field(description="The fusion as recorded; null when refused.")
     errors: list[UserError] = strawberry.field(description="Why it was refused; empty on success.")
+    client_mutation_id: str | None = strawberry.field(default=None, description=ECHOED)
 
 
 @strawberry.type(description="The result of a deletion.")
@@ -220,13 +287,48 @@ class DeletePayload:
         description="The id of what was deleted; null when refused."
     )
     errors: list[UserError] = strawberry.field(description="Why it was refused; empty on success.")
+    client_mutation_id: str | None = strawberry.field(default=None, description=ECHOED)
 
 
 InputArg = Annotated[T, strawberry.argument(description="What to write.")]
+DEPRECATED_ID = "Use `input: {id: ...}`: every mutation takes one `input`."
+
+
+def _removal_target(
+    id_: strawberry.ID | None, input_: DeleteInitiativeInput | RemoveInvolvementInput | None
+) -> tuple[strawberry.ID, tuple[str, ...]]:
+    """The id a removal names, by its `input` or by the deprecated `id` argument (exactly one of them)."""
+    if (id_ is None) == (input_ is None):
+        raise _problem(("input",), "Give the id in `input: {id: ...}` (or, deprecated, as `id`), once.")
+    if input_ is not None:
+        return input_.id, ("input", "id")
+    assert id_ is not None
+    return id_, ("id",)
+
+
+async def _pair(
+    session: AsyncSession, initiative_id: strawberry.ID, participant_id: strawberry.ID
+) -> tuple[InitiativeRow, Any]:
+    """The initiative and participant an involvement input names, with every problem of both."""
+    problems: list[Problem] = []
+    initiative = participant = None
+    try:
+        initiative = await _load(session, initiative_id, ("input", "initiativeId"), INITIATIVE)
+    except Rejected as rejected:
+        problems += rejected.problems
+    try:
+        participant = await _load(session, participant_id, ("input", "participantId"), PARTICIPANTS)
+    except Rejected as rejected:
+        problems += rejected.problems
+    if problems or initiative is None or participant is None:
+        raise Rejected(problems)
+    return initiative, participant
 
 
 @strawberry.type(
-    description="Changes to the data. Each needs a token with the write scope and is all or nothing."
+    description="Changes to the data. Each needs a token with the write scope and is all or nothing. "
+    "Every mutation takes one `input` and returns a payload with the object, `errors` and the input's "
+    "`clientMutationId`; a mutation that adds a fact needs at least one citation in `input.sources`."
 )
 class Mutation:
     @strawberry.mutation(permission_classes=[CanWrite], description="Create an initiative.")
@@ -238,9 +340,14 @@ class Mutation:
             lambda session: writes.create_initiative(
                 session, slug=input.slug, name=input.name, kind=input.kind, status=input.status,
                 summary=input.summary, cross_over_themes=input.cross_over_themes,
+                sources=citation_specs(input.sources),
             ),
         )  # fmt: skip
-        return InitiativePayload(initiative=Initiative.from_row(row) if row else None, errors=errors)
+        return InitiativePayload(
+            initiative=Initiative.from_row(row) if row else None,
+            errors=errors,
+            client_mutation_id=input.client_mutation_id,
+        )
 
     @strawberry.mutation(
         permission_classes=[CanWrite],
@@ -254,10 +361,15 @@ class Mutation:
             return await writes.update_initiative(
                 session, initiative, version=input.version, name=input.name, kind=input.kind,
                 status=input.status, summary=input.summary, cross_over_themes=input.cross_over_themes,
+                sources=citation_specs(input.sources),
             )  # fmt: skip
 
         row, errors = await _run(info, work)
-        return InitiativePayload(initiative=Initiative.from_row(row) if row else None, errors=errors)
+        return InitiativePayload(
+            initiative=Initiative.from_row(row) if row else None,
+            errors=errors,
+            client_mutation_id=input.client_mutation_id,
+        )
 
     @strawberry.mutation(
         permission_classes=[CanWrite], description="Delete an initiative and its involvements."
@@ -265,60 +377,98 @@ class Mutation:
     async def delete_initiative(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(description="The initiative's id.")],
+        id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="The initiative's id.", deprecation_reason=DEPRECATED_ID),
+        ] = None,
+        input: Annotated[
+            DeleteInitiativeInput | None, strawberry.argument(description="What to delete.")
+        ] = None,
     ) -> DeletePayload:
+        client_mutation_id = input.client_mutation_id if input is not None else None
+
         async def work(session: AsyncSession) -> strawberry.ID:
-            initiative = await _load(session, id, ("id",), INITIATIVE)
+            target, path = _removal_target(id, input)
+            initiative = await _load(session, target, path, INITIATIVE)
             await writes.delete_initiative(session, initiative)
-            return id
+            return target
 
         deleted, errors = await _run(info, work)
-        return DeletePayload(deleted_id=deleted, errors=errors)
+        return DeletePayload(deleted_id=deleted, errors=errors, client_mutation_id=client_mutation_id)
 
     @strawberry.mutation(
         permission_classes=[CanWrite], description="Record that a participant is involved in an initiative."
     )
     async def add_involvement(self, info: Info, input: InputArg[AddInvolvementInput]) -> InvolvementPayload:
         async def work(session: AsyncSession) -> InvolvementRow:
-            problems: list[Problem] = []
-            initiative = participant = None
-            try:
-                initiative = await _load(session, input.initiative_id, ("input", "initiativeId"), INITIATIVE)
-            except Rejected as rejected:
-                problems += rejected.problems
-            try:
-                participant = await _load(
-                    session, input.participant_id, ("input", "participantId"), PARTICIPANTS
-                )
-            except Rejected as rejected:
-                problems += rejected.problems
-            if problems or initiative is None or participant is None:
-                raise Rejected(problems)
+            initiative, participant = await _pair(session, input.initiative_id, input.participant_id)
             return await writes.add_involvement(
                 session,
                 initiative=initiative,
                 participant=participant,
                 role=input.role,
                 description=input.description,
+                sources=citation_specs(input.sources),
             )
 
         row, errors = await _run(info, work)
-        return InvolvementPayload(involvement=Involvement.from_row(row) if row else None, errors=errors)
+        return InvolvementPayload(
+            involvement=Involvement.from_row(row) if row else None,
+            errors=errors,
+            client_mutation_id=input.client_mutation_id,
+        )
+
+    @strawberry.mutation(
+        permission_classes=[CanWrite],
+        description="Change an involvement's role, description or sources (optimistic: send the version "
+        "you read).",
+    )
+    async def update_involvement(
+        self, info: Info, input: InputArg[UpdateInvolvementInput]
+    ) -> InvolvementPayload:
+        async def work(session: AsyncSession) -> InvolvementRow:
+            involvement = await _load(session, input.id, ("input", "id"), INVOLVEMENT)
+            change_description = input.description is not strawberry.UNSET
+            return await writes.update_involvement(
+                session,
+                involvement,
+                version=input.version,
+                role=input.role,
+                description=input.description if change_description else None,
+                change_description=change_description,
+                sources=citation_specs(input.sources),
+            )
+
+        row, errors = await _run(info, work)
+        return InvolvementPayload(
+            involvement=Involvement.from_row(row) if row else None,
+            errors=errors,
+            client_mutation_id=input.client_mutation_id,
+        )
 
     @strawberry.mutation(permission_classes=[CanWrite], description="Remove an involvement.")
     async def remove_involvement(
         self,
         info: Info,
-        id: Annotated[strawberry.ID, strawberry.argument(description="The involvement's id.")],
+        id: Annotated[
+            strawberry.ID | None,
+            strawberry.argument(description="The involvement's id.", deprecation_reason=DEPRECATED_ID),
+        ] = None,
+        input: Annotated[
+            RemoveInvolvementInput | None, strawberry.argument(description="What to remove.")
+        ] = None,
     ) -> DeletePayload:
+        client_mutation_id = input.client_mutation_id if input is not None else None
+
         async def work(session: AsyncSession) -> strawberry.ID:
-            involvement = await _load(session, id, ("id",), {"Involvement": (InvolvementRow, "id")})
+            target, path = _removal_target(id, input)
+            involvement = await _load(session, target, path, INVOLVEMENT)
             await session.delete(involvement)
             await session.flush()
-            return id
+            return target
 
         deleted, errors = await _run(info, work)
-        return DeletePayload(deleted_id=deleted, errors=errors)
+        return DeletePayload(deleted_id=deleted, errors=errors, client_mutation_id=client_mutation_id)
 
     @strawberry.mutation(permission_classes=[CanWrite], description="Create an organisation.")
     async def create_organization(
@@ -327,10 +477,15 @@ class Mutation:
         row, errors = await _run(
             info,
             lambda session: writes.create_organization(
-                session, slug=input.slug, name=input.name, kind=input.kind, website=input.website
+                session, slug=input.slug, name=input.name, kind=input.kind, website=input.website,
+                sources=citation_specs(input.sources),
             ),
+        )  # fmt: skip
+        return OrganizationPayload(
+            organization=Organization.from_row(row) if row else None,
+            errors=errors,
+            client_mutation_id=input.client_mutation_id,
         )
-        return OrganizationPayload(organization=Organization.from_row(row) if row else None, errors=errors)
 
     @strawberry.mutation(
         permission_classes=[CanWrite],
@@ -343,7 +498,11 @@ class Mutation:
             lambda session: writes.record_fusion(
                 session, name=input.name, kind=input.kind, effective_on=input.effective_on,
                 dissolved_codes=input.dissolved_codes, resulting_codes=input.resulting_codes,
-                resulting_name=input.resulting_name,
+                resulting_name=input.resulting_name, sources=citation_specs(input.sources),
             ),
         )  # fmt: skip
-        return FusionPayload(fusion=Fusion.from_row(row) if row else None, errors=errors)
+        return FusionPayload(
+            fusion=Fusion.from_row(row) if row else None,
+            errors=errors,
+            client_mutation_id=input.client_mutation_id,
+        )

@@ -300,7 +300,18 @@ class MunicipalityFilter:
         '("hertogenbosch" and "sHertogenbosch" find \'s-Hertogenbosch).',
     )
     involved: bool | None = strawberry.field(
-        default=None, description="true: only those with an involvement; false: only those without."
+        default=None,
+        description="true: only those with an involvement of their own; false: only those without. "
+        "Dissolved ones count separately (Aalburg, Werkendam and Woudrichem beside Altena); for today's "
+        "municipalities whose territory took part, a merged one once, use `participatingOn`.",
+    )
+    participating_on: dt.date | None = strawberry.field(
+        default=None,
+        description="Only municipalities that existed on that day and whose territory took part in an "
+        "initiative, directly or through the municipalities they were formed from or received territory "
+        "from in a split (Land van Cuijk through Boxmeer; Altena once): the municipalities "
+        "`Initiative.participatingMunicipalities(on:)` gives for some initiative. Its `totalCount` is the "
+        "province's count of participating municipalities on that day.",
     )
     region_slug: str | None = strawberry.field(
         default=None, description="Only members of this regional partnership."

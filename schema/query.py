@@ -184,6 +184,7 @@ class Query:
                 name_folded=name_folded,
                 involved=filter_.involved,
                 region_id=region_id,
+                participating_on=filter_.participating_on,
             )
         return await _root_connection(
             info,

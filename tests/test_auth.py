@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Api, _api, migrated_and_seeded
+from tests.sources import SOURCES_LITERAL
 
-CREATE = """mutation { createOrganization(input: {slug: "new-org", name: "New", kind: OTHER}) {
-    organization { slug } errors { code } } }"""
+CREATE = f"""mutation {{ createOrganization(input: {{slug: "new-org", name: "New", kind: OTHER, {SOURCES_LITERAL}}}) {{
+    organization {{ slug }} errors {{ code }} }} }}"""
 
 
 async def _change_count(api: Api) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from tests.conftest import Api
+from tests.sources import SOURCES_LITERAL
 from tests.test_mutations import UPDATE_INITIATIVE
 
 FEED = """query($after: Int, $first: Int) { changes(afterSequence: $after, first: $first) {
@@ -51,8 +52,8 @@ async def test_update_records_before_and_after(writer: Api) -> None:
 
 async def test_concurrent_writers_get_consecutive_sequences(writer: Api) -> None:
     start = len(await _feed(writer))
-    query = """mutation($slug: String!) { createOrganization(input: {slug: $slug, name: $slug, kind: OTHER}) {
-        organization { slug } errors { code } } }"""
+    query = f"""mutation($slug: String!) {{ createOrganization(input: {{slug: $slug, name: $slug, kind: OTHER,
+        {SOURCES_LITERAL}}}) {{ organization {{ slug }} errors {{ code }} }} }}"""
     results = await asyncio.gather(*(writer.data(query, {"slug": f"org-{n}"}) for n in range(40)))
     assert all(result["createOrganization"]["errors"] == [] for result in results)
     changes = await _feed(writer, after=start)

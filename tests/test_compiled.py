@@ -166,6 +166,19 @@ CORPUS: list[tuple[str, dict[str, Any]]] = [
                nodes { role initiative { slug } participant { ... on Municipality { code } } } } } }""",
         {"code": "GM1959", "include": False},
     ),
+    # who takes part on a day, across fusions (resolvers: the root field falls back)
+    (
+        """query($on: Date) { initiatives(first: 100) { nodes { slug participatingMunicipalityCount(on: $on)
+             participatingMunicipalities(on: $on) { direct throughSplit municipality { code }
+               via { id role } routes { origin { code } steps { kind effectiveOn partial fusion { name } } } } } } }""",
+        {"on": "2022-01-01"},
+    ),
+    (
+        '{ initiative(slug: "pilot-altena") { participatingMunicipalities(on: "2018-12-31") { municipality { code } } } }',
+        {},
+    ),
+    (BENCH, {"filter": {"participatingOn": "2022-01-01"}}),
+    (BENCH, {"first": 3, "filter": {"participatingOn": "2018-06-01", "nameContains": "a"}}),
     # nodes
     ('{ node(id: "TXVuaWNpcGFsaXR5OkdNMDg3OQ==") { id __typename ... on Municipality { code name } } }', {}),
     ('{ node(id: "TXVuaWNpcGFsaXR5OkdNOTk5OQ==") { id } }', {}),
@@ -334,7 +347,7 @@ async def test_nodes_of_every_compiled_type_match(compiled: Api, resolved: Api) 
 
 _UNMAPPED = re.compile(
     r"^  (sources|formedBy|dissolvedBy|predecessors|successors|current|regions|reportedFigures|"
-    r"unresolvedMentions|members|membersSources|memberOf)\b.*$|^    includePredecessors: Boolean = false$",
+    r"unresolvedMentions|members|membersSources|memberOf|participatingMunicipalities|participatingMunicipalityCount)\b.*$|^    includePredecessors: Boolean = false$|^  participatingOn: Date\b.*$",
     re.MULTILINE,
 )
 

@@ -39,6 +39,7 @@ from schema.errors import (
 from schema.limits import QUERY_TOO_COSTLY
 from tests.databases import DatabaseFactory
 from tests.servers import ROOT, Server, servers
+from tests.sources import SOURCES
 
 SDL = api_sdl()
 SCHEMA = graphql.build_schema(SDL)
@@ -611,9 +612,9 @@ DELETE_INITIATIVE = (
 REMOVE_INVOLVEMENT = (
     "mutation($id: ID!) { removeInvolvement(id: $id) { deletedId errors { field message code } } }"
 )
-INITIATIVE = {"slug": "fuzz-regression", "name": "Fuzz", "kind": "PILOT", "summary": "A regression."}
-ORGANIZATION = {"slug": "fuzz-regression", "name": "Fuzz", "kind": "OTHER"}
-SPLIT = {"name": "Fuzz", "kind": "SPLIT", "effectiveOn": "2030-01-01", "dissolvedCodes": ["GM0879"], "resultingCodes": ["GM9999"]}  # fmt: skip
+INITIATIVE = {"slug": "fuzz-regression", "name": "Fuzz", "kind": "PILOT", "summary": "A regression.", "sources": SOURCES}  # fmt: skip
+ORGANIZATION = {"slug": "fuzz-regression", "name": "Fuzz", "kind": "OTHER", "sources": SOURCES}
+SPLIT = {"name": "Fuzz", "kind": "SPLIT", "effectiveOn": "2030-01-01", "dissolvedCodes": ["GM0879"], "resultingCodes": ["GM9999"], "sources": SOURCES}  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -643,7 +644,12 @@ SPLIT = {"name": "Fuzz", "kind": "SPLIT", "effectiveOn": "2030-01-01", "dissolve
         (DELETE_INITIATIVE, {"id": gid("Initiative:fuzz\x00")}, ["id"], "NOT_FOUND"),
         (REMOVE_INVOLVEMENT, {"id": gid("Involvement:99999999999")}, ["id"], "NOT_FOUND"),
         (REMOVE_INVOLVEMENT, {"id": gid("Involvement:²")}, ["id"], "NOT_FOUND"),
-        (ADD_INVOLVEMENT, {"input": {"initiativeId": gid("Initiative:pilot-altena"), "participantId": gid("Municipality:GM0879\x00"), "role": "PARTNER"}}, ["input", "participantId"], "NOT_FOUND"),
+        (ADD_INVOLVEMENT, {"input": {"initiativeId": gid("Initiative:pilot-altena"), "participantId": gid("Municipality:GM0879\x00"), "role": "PARTNER", "sources": SOURCES}}, ["input", "participantId"], "NOT_FOUND"),
+        # Citations: text the databases cannot hold, and ids no document can have, are refused before a statement.
+        (CREATE_INITIATIVE, {"input": {**INITIATIVE, "sources": [{"documentId": SOURCES[0]["documentId"], "quote": "De\x00"}]}}, ["input", "sources", "0", "quote"], "INVALID"),
+        (CREATE_INITIATIVE, {"input": {**INITIATIVE, "sources": [{"documentId": gid("SourceDocument:\x00"), "quote": "De"}]}}, ["input", "sources", "0", "documentId"], "NOT_FOUND"),
+        (CREATE_ORGANIZATION, {"input": {**ORGANIZATION, "sources": [{"newDocument": {"title": "\ud800", "url": "https://example.org/", "date": "2026-01-01"}, "quote": "x"}]}}, ["input", "sources", "0", "newDocument", "title"], "INVALID"),
+        (CREATE_ORGANIZATION, {"input": {**ORGANIZATION, "sources": [{"newDocument": {"title": "T", "url": "https://example.org/\x00", "date": "2026-01-01"}, "quote": "x"}]}}, ["input", "sources", "0", "newDocument", "url"], "INVALID"),
     ],
 )  # fmt: skip
 def test_bad_input_found_by_fuzzing(

@@ -6,6 +6,7 @@ from base64 import b64encode
 from typing import Any
 
 from tests.conftest import Api
+from tests.sources import SOURCES
 
 
 def gid(type_name: str, key: object) -> str:
@@ -46,7 +47,7 @@ def _errors(payload: dict[str, Any]) -> list[tuple[list[str], str]]:
 
 async def test_create_initiative(writer: Api) -> None:
     new = {"slug": "buurtkracht", "name": "Buurtkracht", "kind": "PILOT", "summary": "A test pilot.",
-           "crossOverThemes": ["Wonen", "Zorg"]}  # fmt: skip
+           "crossOverThemes": ["Wonen", "Zorg"], "sources": SOURCES}  # fmt: skip
     payload = (await writer.data(CREATE_INITIATIVE, {"input": new}))["createInitiative"]
     assert payload["errors"] == []
     initiative = payload["initiative"]
@@ -68,6 +69,7 @@ async def test_create_initiative_reports_every_problem_and_writes_nothing(writer
     assert sorted(_errors(payload)) == [
         (["input", "name"], "INVALID"),
         (["input", "slug"], "INVALID"),
+        (["input", "sources"], "SOURCE_REQUIRED"),
         (["input", "summary"], "INVALID"),
     ]
     assert all(error["message"].endswith(".") for error in payload["errors"])
@@ -133,7 +135,7 @@ async def test_delete_initiative_removes_its_involvements(writer: Api) -> None:
 
 async def test_add_and_remove_involvement(writer: Api) -> None:
     new = {"initiativeId": gid("Initiative", "veerkrachtdialoog"), "participantId": gid("Municipality", "GM0794"),
-           "role": "PARTNER", "description": "evaluatie"}  # fmt: skip
+           "role": "PARTNER", "description": "evaluatie", "sources": SOURCES}  # fmt: skip
     payload = (await writer.data(ADD_INVOLVEMENT, {"input": new}))["addInvolvement"]
     assert payload["errors"] == []
     involvement = payload["involvement"]
@@ -162,7 +164,9 @@ async def test_add_involvement_failures(writer: Api) -> None:
         ({"initiativeId": initiative, "participantId": zundert, "description": " "}, [(["input", "description"], "INVALID")]),
     ]  # fmt: skip
     for case, expected in cases:
-        payload = (await writer.data(ADD_INVOLVEMENT, {"input": {"role": "HOST", **case}}))["addInvolvement"]
+        payload = (
+            await writer.data(ADD_INVOLVEMENT, {"input": {"role": "HOST", "sources": SOURCES, **case}})
+        )["addInvolvement"]
         assert _errors(payload) == expected, case
         assert payload["involvement"] is None
 
@@ -176,12 +180,13 @@ async def test_create_organization(writer: Api) -> None:
         "kind": "CITIZEN_GROUP",
         "website": "https://example.org/",
     }
-    payload = (await writer.data(query, {"input": good}))["createOrganization"]
+    query_input = {**good, "sources": SOURCES}
+    payload = (await writer.data(query, {"input": query_input}))["createOrganization"]
     assert payload["organization"] == {**good, "version": 1}
-    assert _errors((await writer.data(query, {"input": good}))["createOrganization"]) == [
+    assert _errors((await writer.data(query, {"input": query_input}))["createOrganization"]) == [
         (["input", "slug"], "DUPLICATE")
     ]
-    bad = {"slug": "x-y", "name": "", "kind": "OTHER", "website": "javascript:alert(1)"}
+    bad = {"slug": "x-y", "name": "", "kind": "OTHER", "website": "javascript:alert(1)", "sources": SOURCES}
     assert sorted(_errors((await writer.data(query, {"input": bad}))["createOrganization"])) == [
         (["input", "name"], "INVALID"),
         (["input", "website"], "INVALID"),
@@ -190,7 +195,7 @@ async def test_create_organization(writer: Api) -> None:
 
 async def test_record_a_merger_and_follow_it(writer: Api) -> None:
     merger = {"name": "Bernheze-Oss", "kind": "MERGER", "effectiveOn": "2026-01-01",
-              "dissolvedCodes": ["GM1721", "GM0828"], "resultingCodes": ["GM9001"], "resultingName": "Testgemeente"}  # fmt: skip
+              "dissolvedCodes": ["GM1721", "GM0828"], "resultingCodes": ["GM9001"], "resultingName": "Testgemeente", "sources": SOURCES}  # fmt: skip
     payload = (await writer.data(RECORD_FUSION, {"input": merger}))["recordFusion"]
     assert payload["errors"] == []
     fusion = payload["fusion"]
@@ -232,14 +237,16 @@ async def test_record_fusion_failures_write_nothing(writer: Api) -> None:
           "resultingCodes": ["gm9001"], "resultingName": "X"}, [(["input", "resultingCodes", "0"], "INVALID")]),
     ]  # fmt: skip
     for case, expected in cases:
-        payload = (await writer.data(RECORD_FUSION, {"input": {"name": "Test", **case}}))["recordFusion"]
+        payload = (await writer.data(RECORD_FUSION, {"input": {"name": "Test", "sources": SOURCES, **case}}))[
+            "recordFusion"
+        ]
         assert _errors(payload) == expected, case
         assert payload["fusion"] is None
     assert await _last_sequence(writer) == before
     still = await writer.data('{ municipality(code: "GM1721") { dissolvedOn } fusions { totalCount } }')
     assert still == {"municipality": {"dissolvedOn": None}, "fusions": {"totalCount": 6}}
     assert messages_are_sentences(
-        await writer.data(RECORD_FUSION, {"input": {"name": "Test", **cases[1][0]}})
+        await writer.data(RECORD_FUSION, {"input": {"name": "Test", "sources": SOURCES, **cases[1][0]}})
     )
 
 

@@ -20,11 +20,18 @@ from sqlalchemy.engine import make_url
 
 from tests.conftest import Api, _api, migrated_and_seeded
 from tests.databases import in_ci
+from tests.sources import SOURCES
 
 QUERY = "query Towns { municipalities(first: 3) { nodes { code name } } }"
 CREATE = """mutation Create($input: CreateInitiativeInput!) { createInitiative(input: $input) {
     initiative { slug } errors { field message code } } }"""
-NEW = {"slug": "wachtrij", "name": "Wachtrij", "kind": "PILOT", "summary": "Waits for a lock."}
+NEW = {
+    "slug": "wachtrij",
+    "name": "Wachtrij",
+    "kind": "PILOT",
+    "summary": "Waits for a lock.",
+    "sources": SOURCES,
+}
 REDIS_URL = os.environ.get("VEERKRACHT_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 

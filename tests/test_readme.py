@@ -38,3 +38,5 @@ async def test_readme_mutation_example(writer: Api) -> None:
     payload = (await writer.data(mutation))["addInvolvement"]
     assert payload["errors"] == []
     assert payload["involvement"]["participant"]["name"] == "Helmond"
+    assert payload["involvement"]["sources"][0]["quote"].endswith("Helmond (3 wijken)")
+    assert payload["clientMutationId"] == "readme-1"

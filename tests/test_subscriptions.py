@@ -18,12 +18,13 @@ from websockets.asyncio.client import ClientConnection, connect
 
 from tests.conftest import migrated_and_seeded, write_token
 from tests.servers import Server, servers
+from tests.sources import SOURCES_LITERAL
 
 NO_POLLING = {"VEERKRACHT_CHANGE_POLL_SECONDS": "600"}
 SUBSCRIPTION = """subscription($types: [String!], $after: Int) {
     changes(entityTypes: $types, afterSequence: $after) { sequence operation entityType entityId actor } }"""
-CREATE = """mutation($slug: String!) { createOrganization(input: {slug: $slug, name: $slug, kind: OTHER}) {
-    organization { id } errors { code } } }"""
+CREATE = f"""mutation($slug: String!) {{ createOrganization(input: {{slug: $slug, name: $slug, kind: OTHER,
+    {SOURCES_LITERAL}}}) {{ organization {{ id }} errors {{ code }} }} }}"""
 
 
 async def _prepare(url: str) -> str:

@@ -44,6 +44,8 @@ class MunicipalityCriteria:
     name_folded: str | None = None
     involved: bool | None = None
     region_id: int | None = None
+    participating_on: dt.date | None = None
+    """Only those existing that day whose territory took part (app.services.territory)."""
 
 
 def municipality_conditions(criteria: MunicipalityCriteria) -> list[ColumnElement[bool]]:
@@ -55,6 +57,10 @@ def municipality_conditions(criteria: MunicipalityCriteria) -> list[ColumnElemen
     if criteria.involved is not None:
         has_any = exists().where(Involvement.participant_id == Municipality.id)
         conditions.append(has_any if criteria.involved else ~has_any)
+    if criteria.participating_on is not None:
+        from app.services.territory import participating_on  # it builds on active_on, above
+
+        conditions.append(participating_on(criteria.participating_on))
     if criteria.region_id is not None:
         conditions.append(
             Municipality.id.in_(

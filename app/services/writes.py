@@ -30,6 +30,8 @@ from app.models.enums import (
     OrganizationKind,
     PartnerRole,
 )
+from app.services import citations
+from app.services.citations import CitationSpec
 from app.services.text import fold, search_document, storable
 
 # Matched with fullmatch: with `^...$`, "pilot-altena\n" passed as a slug (`$` matches before a final
@@ -138,6 +140,7 @@ async def create_initiative(
     status: InitiativeStatus,
     summary: str,
     cross_over_themes: Sequence[str],
+    sources: Sequence[CitationSpec] | None,
 ) -> Initiative:
     checks = _Checks()
     slug_ok = checks.slug(("input", "slug"), slug)
@@ -146,6 +149,7 @@ async def create_initiative(
     _check_themes(checks, cross_over_themes)
     if slug_ok and await session.scalar(select(Initiative.id).where(Initiative.slug == slug)) is not None:
         checks.add(("input", "slug"), f"An initiative with slug {slug!r} exists already.", "DUPLICATE")
+    cited = await citations.check(session, checks.add, sources)
     checks.raise_if_any()
     initiative = Initiative(
         slug=slug, name=name.strip(), kind=kind, status=status, summary=summary.strip(),
@@ -155,6 +159,7 @@ async def create_initiative(
     await session.flush()
     _themes(session, initiative, cross_over_themes)
     await session.flush()
+    await citations.attach(session, cited, initiative_id=initiative.id)
     return initiative
 
 
@@ -168,7 +173,9 @@ async def update_initiative(
     status: InitiativeStatus | None,
     summary: str | None,
     cross_over_themes: Sequence[str] | None,
+    sources: Sequence[CitationSpec] | None = None,
 ) -> Initiative:
+    """Change what is given; ``sources``, when given, replace its citations (at least one)."""
     checks = _Checks()
     if version != initiative.version:
         checks.add(
@@ -182,14 +189,19 @@ async def update_initiative(
     checks.text(("input", "summary"), summary, "summary", maximum=5000)
     if cross_over_themes is not None:
         _check_themes(checks, cross_over_themes)
+    cited = await citations.check(session, checks.add, sources) if sources is not None else None
     checks.raise_if_any()
+    # Citations and themes first: their statements autoflush, and the initiative's row must change in one
+    # UPDATE (each UPDATE raises its version).
+    if cited is not None:
+        await citations.replace(session, cited, initiative_id=initiative.id)
     if cross_over_themes is not None:
-        # Themes first: their statements autoflush, and the initiative's row must change in one UPDATE
-        # (each UPDATE raises its version).
         await session.execute(delete(InitiativeTheme).where(InitiativeTheme.initiative_id == initiative.id))
         _themes(session, initiative, cross_over_themes)
         await session.flush()
-        initiative.updated_at = dt.datetime.now(dt.UTC)  # a change of themes is a change of the initiative
+    if cited is not None or cross_over_themes is not None:
+        # A change of its themes or sources is a change of the initiative.
+        initiative.updated_at = dt.datetime.now(dt.UTC)
     if name is not None:
         initiative.name = name.strip()
     if kind is not None:
@@ -221,9 +233,11 @@ async def add_involvement(
     participant: Participant,
     role: PartnerRole,
     description: str | None,
+    sources: Sequence[CitationSpec] | None,
 ) -> Involvement:
     checks = _Checks()
     checks.text(("input", "description"), description, "description", maximum=2000)
+    cited = await citations.check(session, checks.add, sources)
     duplicate = await session.scalar(
         select(Involvement.id).where(
             Involvement.initiative_id == initiative.id,
@@ -244,11 +258,70 @@ async def add_involvement(
     )  # fmt: skip
     session.add(involvement)
     await session.flush()
+    await citations.attach(session, cited, involvement_id=involvement.id)
+    return involvement
+
+
+async def update_involvement(
+    session: AsyncSession,
+    involvement: Involvement,
+    *,
+    version: int,
+    role: PartnerRole | None,
+    description: str | None,
+    change_description: bool,
+    sources: Sequence[CitationSpec] | None,
+) -> Involvement:
+    """Change its role, its description (``change_description``: to ``description``, None clears it) and,
+    when ``sources`` is given, replace its citations (at least one)."""
+    checks = _Checks()
+    if version != involvement.version:
+        checks.add(
+            ("input", "version"),
+            f"The involvement changed since you read it (you sent version {version}, it is at "
+            f"{involvement.version}); read it again and reapply your change.",
+            "CONFLICT",
+        )
+        checks.raise_if_any()
+    if change_description:
+        checks.text(("input", "description"), description, "description", maximum=2000)
+    cited = await citations.check(session, checks.add, sources) if sources is not None else None
+    if role is not None and role is not involvement.role:
+        duplicate = await session.scalar(
+            select(Involvement.id).where(
+                Involvement.initiative_id == involvement.initiative_id,
+                Involvement.participant_id == involvement.participant_id,
+                Involvement.role == role,
+            )
+        )
+        if duplicate is not None:
+            checks.add(
+                ("input", "role"),
+                f"This participant is already involved in this initiative as {role.value}.",
+                "DUPLICATE",
+            )
+    checks.raise_if_any()
+    if cited is not None:
+        # Citations first: their statements autoflush, and the involvement's row must change in one
+        # UPDATE (each UPDATE raises its version). A change of sources is a change of the involvement.
+        await citations.replace(session, cited, involvement_id=involvement.id)
+        involvement.updated_at = dt.datetime.now(dt.UTC)
+    if role is not None:
+        involvement.role = role
+    if change_description:
+        involvement.description = description.strip() if description else None
+    await session.flush()
     return involvement
 
 
 async def create_organization(
-    session: AsyncSession, *, slug: str, name: str, kind: OrganizationKind, website: str | None
+    session: AsyncSession,
+    *,
+    slug: str,
+    name: str,
+    kind: OrganizationKind,
+    website: str | None,
+    sources: Sequence[CitationSpec] | None,
 ) -> Organization:
     checks = _Checks()
     slug_ok = checks.slug(("input", "slug"), slug)
@@ -261,12 +334,14 @@ async def create_organization(
         checks.text(("input", "website"), website, "website", maximum=MAX_WEBSITE)
     if slug_ok and await session.scalar(select(Organization.id).where(Organization.slug == slug)) is not None:
         checks.add(("input", "slug"), f"An organization with slug {slug!r} exists already.", "DUPLICATE")
+    cited = await citations.check(session, checks.add, sources)
     checks.raise_if_any()
     organization = Organization(
         slug=slug, name=name.strip(), name_folded=fold(name), kind=kind, website=website
     )
     session.add(organization)
     await session.flush()
+    await citations.attach(session, cited, participant_id=organization.id)
     return organization
 
 
@@ -279,6 +354,7 @@ async def record_fusion(
     dissolved_codes: Sequence[str],
     resulting_codes: Sequence[str],
     resulting_name: str | None,
+    sources: Sequence[CitationSpec] | None,
 ) -> Fusion:
     """Dissolve the municipalities on ``effective_on``; for a merger, create the new one."""
     checks = _Checks()
@@ -302,6 +378,7 @@ async def record_fusion(
         checks.add(
             ("input", "name"), f"A fusion {name!r} on {effective_on} is recorded already.", "DUPLICATE"
         )
+    cited = await citations.check(session, checks.add, sources)
     checks.raise_if_any()
 
     async def existing(label: str, codes: Sequence[str]) -> list[Municipality]:
@@ -391,4 +468,8 @@ async def record_fusion(
         ]
     )
     await session.flush()
+    await citations.attach(session, cited, fusion_id=fusion.id)
+    if kind is FusionKind.MERGER:
+        # The new municipality is a fact too (its code and name): the fusion's sources state it.
+        await citations.attach(session, cited, participant_id=resulting[0].id)
     return fusion

@@ -82,11 +82,10 @@ def bind_statement(
 
 def fragment(text: str | None, node: FieldNode) -> orjson.Fragment | None:
     """A root field's answer from its statement's value: None when the statement found nothing to answer
-    with (a filter naming an unknown code or slug; the resolvers say what is wrong), except for ``node``,
-    whose answer for an unknown id is null."""
-    if text is not None:
-        return orjson.Fragment(text)
-    return orjson.Fragment(b"null") if node.name.value == "node" else None
+    with (a filter naming an unknown code or slug; the resolvers say what is wrong). A ``node`` statement
+    answers an unknown id with the text null (schema/compiled/sql.py), so NULL means a failed lookup there
+    too."""
+    return None if text is None else orjson.Fragment(text)
 
 
 def _pages_by_variable(

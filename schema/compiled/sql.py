@@ -35,6 +35,7 @@ from sqlalchemy import (
     cast,
     exists,
     func,
+    literal,
     literal_column,
     null,
     or_,
@@ -189,6 +190,8 @@ def _bind_item(item: Any, args: dict[str, Any], max_page_size: int, prefix: str)
     if item.kind == "municipalities":
         active_on, contains = filter_.get("activeOn"), filter_.get("nameContains")
         involved, region = filter_.get("involved"), filter_.get("regionSlug")
+        if filter_.get("participatingOn") is not None:
+            raise NotCompilable("participatingOn")  # the resolvers' recursive statement answers it
         if contains is not None:
             contains = fold(contains)
             if not contains:
@@ -720,6 +723,10 @@ class Builder:
                 .where(cols[key_column] == key)
                 .scalar_subquery()
             )
+        if plan.kind == "node":
+            # An unknown id answers null (JSON): only a failed lookup may leave the value NULL, which
+            # sends the field to the resolvers, for their error.
+            value = func.coalesce(cast(value, Text), literal("null", Text))
         if self.checks:
             value = case((and_(*self.checks), value), else_=null())
         return select(cast(value, Text))
