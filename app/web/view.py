@@ -33,7 +33,7 @@ from app.web.pipeline import Exchange, Pipeline
 from app.web.pipeline.cost import Meter
 from app.web.pipeline.decode import is_json_utf8
 from app.web.pipeline.encode import GRAPHQL_RESPONSE_JSON, JSON, MediaType, encode_json
-from app.web.pipeline.identify import authenticate
+from app.web.pipeline.identify import authenticator
 from schema.context import Context
 from schema.errors import INTERNAL_SERVER_ERROR
 
@@ -187,7 +187,7 @@ class GraphQLApp(GraphQL[Context, None]):
             authorization=request.headers.get("authorization"),
             broker=state.broker,
             compiled=getattr(state, "compiled_runner", None),
-            authenticate=authenticate,
+            authenticate=authenticator(state.settings),
             # An HTTP request (it has an Exchange: get_sub_response) is one operation, charged once; a
             # websocket carries many, each charged.
             meter=exchange.meter if exchange is not None else _meter(request, once=False),
