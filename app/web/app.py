@@ -19,7 +19,7 @@ from app.observability import configure_logging, instrument_engine, metrics, rel
 from app.services.changes import ChangeBroker
 from app.services.ratelimit import RateLimiter
 from app.settings import Settings
-from app.web import explorer, geo, graphiql
+from app.web import explorer, export, geo, graphiql
 from app.web.cache import ResponseCache
 from app.web.health import healthz, readyz
 from app.web.middleware import RequestMiddleware
@@ -91,6 +91,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route(geo.PATH, geo.municipalities, methods=["GET"]),
             *(explorer.routes() if settings.explorer else []),
             Route("/healthz", healthz),
+            Route("/export.json", export.export_json, methods=["GET"]),
+            Route("/export.csv.zip", export.export_csv_zip, methods=["GET"]),
             Route("/readyz", readyz),
             *([Route("/metrics", metrics)] if settings.metrics else []),
             *(
