@@ -92,6 +92,17 @@ class Settings(BaseSettings):
     """Answer query root fields whose selection maps onto tables with one SQL statement each that builds
     the JSON in the database (schema/compiled); off: every field goes through the resolvers."""
 
+    persisted_queries: bool = True
+    """Automatic persisted queries (Apollo's ``extensions.persistedQuery``, over POST and GET):
+    app/services/persisted.py."""
+    persisted_queries_max_entries: int = 5000
+    """Most documents the persisted-query store keeps per process (least recently used go first)."""
+    persisted_queries_max_bytes: int = 5_000_000
+    """Most bytes of documents the persisted-query store keeps per process."""
+    trusted_documents: str | None = None
+    """Path of an allow-list file (JSON: id -> document, as GraphQL Code Generator and Relay write it):
+    when set, only its documents run (production mode); anything else is refused."""
+
     oidc_issuer: str | None = None
     """OpenID Connect: the ``iss`` of the identity provider whose access tokens (JWTs) are accepted next to
     the API tokens (app/services/oidc.py). OIDC is on when issuer, audience and JWKS URL are all set."""

@@ -17,6 +17,7 @@ from app.bootstrap import bootstrap_pending, bootstrap_until_done
 from app.db import create_engine, create_sessionmaker, session_settings
 from app.observability import configure_logging, instrument_engine, metrics, release_engine
 from app.services.changes import ChangeBroker
+from app.services.persisted import PersistedDocuments
 from app.services.ratelimit import RateLimiter
 from app.settings import Settings
 from app.web import explorer, export, geo, graphiql
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if settings.response_cache
             else None
         )
+        app.state.persisted_documents = PersistedDocuments.from_settings(settings)
         app.state.broker = ChangeBroker(settings.database_url, poll_seconds=settings.change_poll_seconds)
         await app.state.broker.start()
         # `serve` found the database unreachable: start serving anyway (/readyz says why it is not ready)

@@ -196,6 +196,11 @@ class GraphQLApp(GraphQL[Context, None]):
             context.knows_identity(exchange.caller.identity)
         return context
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """Strawberry's (a GET without ``query`` from a browser), except a persisted query's GET, which has
+        only ``extensions`` (app/services/persisted.py) and is answered with JSON."""
+        return super().should_render_graphql_ide(request) and request.query_params.get("extensions") is None
+
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our GraphiQL page, its assets served from /graphql-assets (Strawberry's own uses a CDN)."""
         return graphiql.graphiql_response()
