@@ -3,19 +3,23 @@ and GET, and the allow-list mode. Through the real app."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from websockets.asyncio.client import connect
 
 from app.main import create_app
 from app.services.persisted import PersistedDocuments, TrustedDocumentsError
 from app.settings import Settings
-from tests.conftest import Api, _api
+from tests.conftest import Api, _api, migrated_and_seeded, write_token
+from tests.servers import Server, servers
 
 QUERY = 'query Zundert { municipality(code: "GM0879") { name code } }'
 WITH_VARIABLES = "query Named($code: String!) { municipality(code: $code) { name } }"
@@ -178,3 +182,48 @@ async def test_a_bad_allow_list_stops_the_start(
     with pytest.raises(TrustedDocumentsError, match=message):
         async with LifespanManager(app):
             pass
+
+
+SUBSCRIBE = 'subscription Live { changes(entityTypes: ["Organization"]) { entityType actor } }'
+CREATE = 'mutation Create { createOrganization(input: {slug: "listed", name: "Listed", kind: OTHER}) { errors { code } } }'
+
+
+async def _subscribe(server: Server, url: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """The first message after a subscribe with ``payload`` (an error, or the first change)."""
+    async with connect(server.ws_url, subprotocols=["graphql-transport-ws"]) as websocket:  # type: ignore[list-item]
+        await websocket.send(json.dumps({"type": "connection_init", "payload": {}}))
+        assert json.loads(await websocket.recv())["type"] == "connection_ack"
+        await websocket.send(json.dumps({"id": "1", "type": "subscribe", "payload": payload}))
+        try:
+            message: dict[str, Any] = json.loads(await asyncio.wait_for(websocket.recv(), 1.5))
+            return message
+        except TimeoutError:
+            pass
+        # Still subscribed: a listed mutation makes a change it must see.
+        token = await write_token(url, f"w{id(payload)}")
+        async with httpx.AsyncClient(timeout=15) as client:
+            created = await client.post(
+                server.url,
+                json={"extensions": _persisted(CREATE)},
+                headers={"Authorization": f"Bearer {token}"},
+            )
+            assert created.json()["data"]["createOrganization"]["errors"] == []
+        message = json.loads(await asyncio.wait_for(websocket.recv(), 15))
+        return message
+
+
+async def test_trusted_documents_hold_for_websockets_too(fresh_url: str, tmp_path: Path) -> None:
+    await migrated_and_seeded(fresh_url)
+    allow_list = tmp_path / "persisted-documents.json"
+    allow_list.write_text(json.dumps({_sha(document): document for document in (SUBSCRIBE, CREATE)}))
+    env = {"VEERKRACHT_TRUSTED_DOCUMENTS": str(allow_list), "VEERKRACHT_CHANGE_POLL_SECONDS": "600"}
+    with servers(fresh_url, env=env) as (server,):
+        refused = await _subscribe(server, fresh_url, {"query": SUBSCRIBE.replace("actor", "entityId")})
+        assert refused["type"] == "error", refused
+        assert refused["payload"][0]["extensions"]["code"] == "DOCUMENT_NOT_TRUSTED"
+        # graphql-transport-ws needs the text in every subscribe message: the list's own text runs.
+        listed = await _subscribe(
+            server, fresh_url, {"query": SUBSCRIBE, "extensions": _persisted(SUBSCRIBE)}
+        )
+        assert listed["type"] == "next", listed
+        assert listed["payload"]["data"]["changes"]["entityType"] == "Organization"

@@ -143,6 +143,7 @@ class PersistedDocuments:
 
         None only when the request has neither (the usual "no query" error follows).
         """
+        query = query or None  # "" (a websocket payload must hold a query) is no document
         persisted = (extensions or {}).get("persistedQuery")
         if persisted is None:
             if query is not None and self.trusted is not None and query not in self._trusted_texts:
