@@ -25,6 +25,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from jwt.algorithms import ECAlgorithm, RSAAlgorithm
+from websockets.asyncio.client import connect
 
 from tests.conftest import Api, _api, migrated_and_seeded
 from tests.servers import servers
@@ -308,3 +309,34 @@ async def test_a_real_server_accepts_jwts_for_writes_and_the_bulk_export(
             assert any(o["slug"] == "oidc-org" for o in export.json()["organizations"])
             expired = {"Authorization": f"Bearer {provider.token(kid, exp=int(time.time()) - 100)}"}
             assert (await client.get(f"{base}/export.json", headers=expired)).status_code == 401
+
+
+async def _first_ws_message(server: Any, authorization: str) -> dict[str, Any]:
+    async with connect(server.ws_url, subprotocols=["graphql-transport-ws"]) as websocket:  # type: ignore[list-item]
+        await websocket.send(
+            json.dumps({"type": "connection_init", "payload": {"Authorization": authorization}})
+        )
+        assert json.loads(await websocket.recv())["type"] == "connection_ack"
+        query = "subscription { changes(afterSequence: 0) { sequence actor } }"
+        await websocket.send(json.dumps({"id": "1", "type": "subscribe", "payload": {"query": query}}))
+        message: dict[str, Any] = json.loads(await asyncio.wait_for(websocket.recv(), 15))
+        return message
+
+
+async def test_a_jwt_opens_a_subscription_where_reads_need_a_token(
+    fresh_url: str, provider: Provider
+) -> None:
+    await migrated_and_seeded(fresh_url)
+    kid = provider.make_key("ES256")
+    provider.publish(kid)
+    env = {**provider.environment(), "VEERKRACHT_REQUIRE_TOKEN_FOR_READS": "true"}
+    with servers(fresh_url, env=env) as (server,):
+        accepted = await _first_ws_message(server, f"Bearer {provider.token(kid, scope='read')}")
+        assert accepted["type"] == "next", accepted
+        assert accepted["payload"]["data"]["changes"]["sequence"] == 1
+        expired = provider.token(kid, scope="read", exp=int(time.time()) - 100)
+        refused = await _first_ws_message(server, f"Bearer {expired}")
+        payload = refused["payload"]
+        errors = payload if isinstance(payload, list) else payload.get("errors", [])
+        codes = [error.get("extensions", {}).get("code") for error in errors]
+        assert "UNAUTHENTICATED" in codes, refused
