@@ -150,6 +150,15 @@ def test_a_missing_sqlite_file_is_an_error_and_is_not_created(tmp_path: Path) ->
     assert f"there is no database at {tmp_path / 'veerkracht.db'}" in here.stderr
     assert not (tmp_path / "veerkracht.db").exists()
 
+    # A PostgreSQL database that does not exist: said in the driver's words, no traceback.
+    absent = _run("export", "--database-url", "postgresql://postgres@127.0.0.1:5432/vk_no_such_database")
+    assert absent.returncode == 1
+    assert (
+        'error: cannot read postgresql+asyncpg://postgres@127.0.0.1:5432/vk_no_such_database: database "vk_no_such_database" does not exist'
+        in absent.stderr
+    )
+    assert "Traceback" not in absent.stderr
+
 
 async def test_an_empty_database_is_refused_by_export_and_import(
     backend: str, databases: DatabaseFactory, tmp_path: Path

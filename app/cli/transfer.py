@@ -34,6 +34,11 @@ def _fail(message: str) -> NoReturn:
     raise typer.Exit(1)
 
 
+def _reason(exc: BaseException) -> str:
+    """The driver's own words (``database "x" does not exist``), without SQLAlchemy's wrapping."""
+    return str(getattr(exc, "orig", None) or exc).strip()
+
+
 def _progress() -> transfer.Progress | None:
     """A line on standard error that counts up, when that is a terminal (never in a log or a pipe)."""
     if not sys.stderr.isatty():
@@ -90,6 +95,8 @@ def export_command(
         data = with_engine(settings, run)
     except transfer.DatabaseNotReady as exc:
         _fail(str(exc))
+    except (DBAPIError, OSError) as exc:
+        _fail(f"cannot read {transfer.database_label(settings.database_url)}: {_reason(exc)}")
     counts = {name: len(data[name]) for name in transfer.COLLECTIONS}
     if output is None:
         typer.echo(transfer.json_text(data), nl=False)
@@ -144,7 +151,9 @@ def import_command(
     except transfer.DatabaseNotReady as exc:
         _fail(str(exc))
     except DBAPIError as exc:
-        _fail(f"{path}: the database refused the import; nothing was written: {exc.orig}")
+        _fail(f"{path}: {label} refused the import; nothing was written: {_reason(exc)}")
+    except OSError as exc:
+        _fail(f"{path}: cannot reach {label}; nothing was written: {_reason(exc)}")
     finally:
         if progress is not None:
             sys.stderr.write("\n")
