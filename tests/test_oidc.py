@@ -340,3 +340,26 @@ async def test_a_jwt_opens_a_subscription_where_reads_need_a_token(
         errors = payload if isinstance(payload, list) else payload.get("errors", [])
         codes = [error.get("extensions", {}).get("code") for error in errors]
         assert "UNAUTHENTICATED" in codes, refused
+
+
+async def test_while_the_provider_is_away_its_last_keys_stay_trusted(
+    fresh_url: str, provider: Provider
+) -> None:
+    await migrated_and_seeded(fresh_url)
+    kid = provider.make_key("RS256")
+    provider.publish(kid)
+    settings = provider.settings(oidc_jwks_cache_seconds=0.3, oidc_jwks_refetch_seconds=60)
+    async for api in _api(fresh_url, require_token_for_reads=True, **settings):
+        api.token = provider.token(kid)
+        assert (await api.data(READ))["municipality"]["name"] == "Zundert"
+        provider.process.terminate()
+        provider.process.wait(timeout=10)
+        await asyncio.sleep(0.5)  # the cached keys are stale now, and the provider does not answer
+        started = time.monotonic()
+        assert (await api.data(READ))["municipality"]["name"] == "Zundert", "the last keys still count"
+        _, key = provider.keys[kid]
+        for n in range(20):
+            api.token = jwt.encode(provider.claims(), key, algorithm="RS256", headers={"kid": f"unknown-{n}"})
+            (error,) = await api.errors(READ)
+            assert error["extensions"]["code"] == "UNAUTHENTICATED"
+        assert time.monotonic() - started < 10, "no request waits for the provider's timeout again"

@@ -20,7 +20,9 @@ The verification is PyJWT's (``jwt.decode`` and ``PyJWKClient``), a well-kept li
 details (key parsing, algorithm binding, claim checks) so that we don't. ``PyJWKClient`` fetches the JWKS,
 keeps it for ``oidc_jwks_cache_seconds`` and, for a ``kid`` it does not know (the provider rotated its keys),
 fetches it again at once, but at most once per ``oidc_jwks_refetch_seconds``: a flood of tokens with made-up
-``kid``s costs the provider one request per interval, not one per token. Fetching uses blocking urllib, so it
+``kid``s costs the provider one request per interval, not one per token. When the provider cannot be
+reached, the keys of its last answer stay trusted (a rotation is picked up once it answers again), and no
+new attempt is made until the refetch interval has passed, so requests do not queue behind timeouts. Fetching uses blocking urllib, so it
 runs in a worker thread; a key found in the cached set is used on the event loop without one.
 """
 
@@ -29,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -79,6 +82,9 @@ class OidcVerifier:
             cooldown_duration=config.jwks_refetch_seconds,
             timeout=config.timeout_seconds,
         )
+        self._last_good: list[PyJWK] = []
+        """The keys of the last successful fetch: trusted while the provider cannot be reached."""
+        self._failed_at = float("-inf")
 
     def _cached_key(self, kid: str) -> PyJWK | None:
         """The key with ``kid`` from the cached JWKS, without any I/O; None when not there (or expired)."""
@@ -91,21 +97,43 @@ class OidcVerifier:
                 return key
         return None
 
+    def _last_good_key(self, kid: str) -> PyJWK | None:
+        for key in self._last_good:
+            if key.key_id == kid and key.public_key_use in ("sig", None):
+                return key
+        return None
+
     async def signing_key(self, kid: str) -> PyJWK:
         key = self._cached_key(kid)
         if key is not None:
+            return key
+        if time.monotonic() - self._failed_at < self.config.jwks_refetch_seconds:
+            # The provider did not answer a moment ago: no new attempt (each would wait for the timeout,
+            # one after the other) until the refetch interval has passed; the keys fetched before still count.
+            key = self._last_good_key(kid)
+            if key is None:
+                raise TokenRefused(f"no key for kid {kid!r}, and the JWKS could not be fetched just now")
             return key
         try:
             # Fetches when the cache is empty or stale, or once per refetch interval for an unknown kid.
             key = await asyncio.to_thread(self.client.get_signing_key, kid)
         except jwt.PyJWKClientConnectionError as exc:
-            raise TokenRefused(f"the JWKS at {self.config.jwks_url} could not be fetched: {exc}") from None
+            self._failed_at = time.monotonic()
+            log.warning("the JWKS at %s could not be fetched: %s", self.config.jwks_url, exc)
+            key = self._last_good_key(kid)  # the provider is away: its last keys stay trusted meanwhile
+            if key is None:
+                raise TokenRefused(
+                    f"the JWKS at {self.config.jwks_url} could not be fetched: {exc}"
+                ) from None
+            return key
         except jwt.PyJWTError as exc:
             raise TokenRefused(f"no key for kid {kid!r}: {exc}") from None
         cache = self.client.jwk_set_cache
         cached = cache.get() if cache is not None else None
-        if cached is not None and len(cached.keys) > MAX_KEYS:
-            raise TokenRefused(f"the JWKS holds {len(cached.keys)} keys, more than {MAX_KEYS}")
+        if cached is not None:
+            if len(cached.keys) > MAX_KEYS:
+                raise TokenRefused(f"the JWKS holds {len(cached.keys)} keys, more than {MAX_KEYS}")
+            self._last_good = list(cached.keys)
         return key
 
     async def claims(self, token: str) -> dict[str, Any]:
