@@ -292,3 +292,28 @@ async def test_http_export_for_token_holders(api: Api, tmp_path: Path) -> None:
     wrong = await api.client.get("/export.csv.zip?dialect=excel-fr", headers=headers)
     assert wrong.status_code == 400
     assert "plain, excel-nl" in wrong.json()["errors"][0]["message"]
+
+
+async def test_a_bulk_import_the_database_refuses_late_writes_nothing(
+    seeded_url: str, backend: str, databases: DatabaseFactory, tmp_path: Path
+) -> None:
+    """All or nothing across the loader's flushes: a row PostgreSQL refuses in the last flushes (an initiative
+    name longer than its column; SQLite does not check lengths) leaves none of the earlier ones."""
+    data = await _export(seeded_url)
+    data["initiatives"][-1]["name"] = "Lang " * 80  # 400 characters; the column holds 300
+    target = await _empty(databases, backend)
+    imported = _run("import", str(_json_file(data, tmp_path)), "--database-url", target)
+    if backend == "sqlite":
+        assert imported.returncode == 0, imported.stderr
+        return
+    assert imported.returncode == 1
+    assert "refused the import; nothing was written" in imported.stderr
+    assert "value too long" in imported.stderr
+    counts = await _counts(target)
+    assert counts == dict.fromkeys(counts, 0), counts
+    engine = create_engine(target)
+    try:
+        async with engine.connect() as connection:
+            assert await connection.scalar(select(func.count()).select_from(Change)) == 0
+    finally:
+        await engine.dispose()
