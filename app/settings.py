@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import field_validator
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./veerkracht.db"
@@ -92,6 +92,33 @@ class Settings(BaseSettings):
     """Answer query root fields whose selection maps onto tables with one SQL statement each that builds
     the JSON in the database (schema/compiled); off: every field goes through the resolvers."""
 
+    persisted_queries: bool = True
+    """Automatic persisted queries (Apollo's ``extensions.persistedQuery``, over POST and GET):
+    app/services/persisted.py."""
+    persisted_queries_max_entries: int = 5000
+    """Most documents the persisted-query store keeps per process (least recently used go first)."""
+    persisted_queries_max_bytes: int = 5_000_000
+    """Most bytes of documents the persisted-query store keeps per process."""
+    trusted_documents: str | None = None
+    """Path of an allow-list file (JSON: id -> document, as GraphQL Code Generator and Relay write it):
+    when set, only its documents run (production mode); anything else is refused."""
+
+    oidc_issuer: str | None = None
+    """OpenID Connect: the ``iss`` of the identity provider whose access tokens (JWTs) are accepted next to
+    the API tokens (app/services/oidc.py). OIDC is on when issuer, audience and JWKS URL are all set."""
+    oidc_audience: str | None = None
+    """The ``aud`` an access token must hold (the API's client id or resource name at the provider)."""
+    oidc_jwks_url: str | None = None
+    """Where the provider publishes its signing keys (the ``jwks_uri`` of its discovery document)."""
+    oidc_scope_claim: str = "scope"
+    """The claim that grants ``read`` and/or ``write`` (space-separated, or a list)."""
+    oidc_jwks_cache_seconds: float = 300.0
+    """How long fetched keys are used before the JWKS is fetched again."""
+    oidc_jwks_refetch_seconds: float = 30.0
+    """A token with an unknown ``kid`` (keys rotated) fetches the JWKS again, at most once per this long."""
+    oidc_leeway_seconds: float = 30.0
+    """Clock skew allowed on ``exp`` and ``nbf``."""
+
     sql_echo: bool = False
 
     @field_validator("database_url")
@@ -107,6 +134,23 @@ class Settings(BaseSettings):
                 "(embedded default) or postgresql+asyncpg:// (production)"
             )
         return f"{scheme}://{rest}"
+
+    @model_validator(mode="after")
+    def _oidc_complete(self) -> Settings:
+        given = {
+            "oidc_issuer": self.oidc_issuer,
+            "oidc_audience": self.oidc_audience,
+            "oidc_jwks_url": self.oidc_jwks_url,
+        }
+        missing = [name for name, value in given.items() if not value]
+        if 0 < len(missing) < len(given):
+            raise ValueError(
+                "OIDC needs VEERKRACHT_OIDC_ISSUER, VEERKRACHT_OIDC_AUDIENCE and VEERKRACHT_OIDC_JWKS_URL "
+                f"together; missing: {', '.join('VEERKRACHT_' + name.upper() for name in missing)}"
+            )
+        if self.oidc_jwks_url and not self.oidc_jwks_url.startswith(("https://", "http://")):
+            raise ValueError("oidc_jwks_url must be an https:// (or http://) URL")
+        return self
 
     @field_validator("max_page_size")
     @classmethod

@@ -27,6 +27,7 @@ from schema.operations import (
     strip_suggestions,
 )
 from schema.participants import Municipality, Organization
+from schema.persisted import TrustedDocuments
 from schema.provenance import SourceDocument
 from schema.query import Query
 
@@ -97,6 +98,7 @@ schema = Schema(
     # Query limits from the serving app's settings, checked before anything runs.
     # Parse and validation caches: a client sends the same few documents again and again.
     extensions=[
+        TrustedDocuments,
         ConfiguredLimits,
         OperationPolicy,
         QueryCost,

@@ -343,7 +343,10 @@ async def test_the_commands(fresh_url: str, backend: str, databases: DatabaseFac
     assert "71 municipalities" in exported.stdout
     assert _run("export", "--format", "csv", "--database-url", fresh_url).returncode != 0
 
-    target = await databases.create(backend)  # not even migrated: import migrates first
+    target = await databases.create(backend)
+    refused_empty = _run("import", str(tmp_path / "csv"), "--database-url", target)
+    assert refused_empty.returncode == 1, "import creates no database, nor tables in an empty one"
+    assert _run("db", "upgrade", "--database-url", target).returncode == 0
     imported = _run("import", str(tmp_path / "csv"), "--database-url", target)
     assert imported.returncode == 0, imported.stderr
     assert "71 municipalities" in imported.stdout

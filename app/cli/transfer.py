@@ -7,14 +7,14 @@ Registered on the ``veerkracht`` command in :mod:`app.cli.commands`; the helpers
 from __future__ import annotations
 
 import enum
+import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app import migrate
 from app.cli.common import DatabaseUrl, settings_for, with_engine
 from app.data.loader import DatasetError
 from app.services import transfer
@@ -25,12 +25,30 @@ class ExportFormat(enum.StrEnum):
     CSV = "csv"
 
 
-class _NotReady(Exception):
-    pass
-
-
 def _summary(counts: dict[str, int]) -> str:
     return ", ".join(f"{count} {name}" for name, count in counts.items())
+
+
+def _fail(message: str) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(1)
+
+
+def _reason(exc: BaseException) -> str:
+    """The driver's own words (``database "x" does not exist``), without SQLAlchemy's wrapping."""
+    return str(getattr(exc, "orig", None) or exc).strip()
+
+
+def _progress() -> transfer.Progress | None:
+    """A line on standard error that counts up, when that is a terminal (never in a log or a pipe)."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(what: str, done: int, total: int) -> None:
+        sys.stderr.write(f"\r\x1b[K  {what}: {done:,} of {total:,}")
+        sys.stderr.flush()
+
+    return show
 
 
 def export_command(
@@ -41,6 +59,13 @@ def export_command(
             help="json: one file (to standard output without --output); csv: a directory of CSV files.",
         ),
     ] = ExportFormat.JSON,
+    dialect: Annotated[
+        transfer.CsvDialect,
+        typer.Option(
+            "--dialect",
+            help="For csv: plain (comma, UTF-8) or excel-nl (semicolon, UTF-8 with BOM, for Excel in Dutch).",
+        ),
+    ] = transfer.CsvDialect.PLAIN,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -56,34 +81,33 @@ def export_command(
         raise typer.BadParameter(
             "csv writes a directory of files: name it with --output", param_hint="--output"
         )
+    if format_ is not ExportFormat.CSV and dialect is not transfer.CsvDialect.PLAIN:
+        raise typer.BadParameter("a dialect is for --format csv", param_hint="--dialect")
     settings = settings_for(database_url)
+    typer.echo(f"exporting from {transfer.database_label(settings.database_url)}", err=True)
 
     async def run(engine: AsyncEngine) -> dict[str, Any]:
-        async with engine.connect() as connection:
-            revision = await migrate.current_revision(connection)
-        if revision is None:
-            raise _NotReady("the database is empty (no tables): there is nothing to export")
-        if revision != migrate.head_revision():
-            raise _NotReady(f"the database is at revision {revision}: run `veerkracht db upgrade` first")
+        await transfer.require_migrated(engine, upgrade_older=False)
         return await transfer.export_database(engine)
 
     try:
+        transfer.require_existing(settings.database_url)
         data = with_engine(settings, run)
-    except _NotReady as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(1) from None
+    except transfer.DatabaseNotReady as exc:
+        _fail(str(exc))
+    except (DBAPIError, OSError) as exc:
+        _fail(f"cannot read {transfer.database_label(settings.database_url)}: {_reason(exc)}")
     counts = {name: len(data[name]) for name in transfer.COLLECTIONS}
     if output is None:
         typer.echo(transfer.json_text(data), nl=False)
         return
     try:
         if format_ is ExportFormat.CSV:
-            transfer.write_csv_directory(data, output)
+            transfer.write_csv_directory(data, output, dialect)
         else:
             transfer.write_json(data, output)
     except OSError as exc:
-        typer.echo(f"error: cannot write {exc.filename or output}: {exc.strerror}", err=True)
-        raise typer.Exit(1) from None
+        _fail(f"cannot write {exc.filename or output}: {exc.strerror}")
     typer.echo(f"exported {_summary(counts)} to {output}")
 
 
@@ -92,28 +116,50 @@ def import_command(
         Path,
         typer.Argument(help="A JSON file, or a directory of CSV files, as `export` writes them."),
     ],
+    dry_run: Annotated[
+        bool,
+        typer.Option("--dry-run", help="Validate and report what the import would change; write nothing."),
+    ] = False,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Validate PATH as a whole, then write it in one transaction (migrating the database first).
+    """Validate PATH as a whole, then write it in one transaction.
 
     A file with any problem writes nothing: every problem is printed, with its place.
     Rows are matched by natural keys (code, slug, ...) and updated or added; none is deleted.
+    The database must exist and have its tables (`veerkracht db upgrade`); an older one is migrated first.
     """
     settings = settings_for(database_url)
+    label = transfer.database_label(settings.database_url)
+    typer.echo(f"{'checking an import into' if dry_run else 'importing into'} {label}", err=True)
+    try:
+        transfer.require_existing(settings.database_url)
+    except transfer.DatabaseNotReady as exc:
+        _fail(str(exc))
     try:
         dataset = transfer.read_file(path)
     except DatasetError as exc:
         typer.echo(f"{path}: {exc}", err=True)
         raise typer.Exit(1) from None
+    progress = _progress()
 
-    async def run(engine: AsyncEngine) -> None:
-        async with migrate.bootstrap_lock(engine):
-            await migrate.upgrade(engine)
-        await transfer.import_dataset(engine, dataset)
+    async def run(engine: AsyncEngine) -> dict[str, dict[str, int]]:
+        await transfer.require_migrated(engine, upgrade_older=not dry_run)
+        return await transfer.import_dataset(engine, dataset, dry_run=dry_run, progress=progress)
 
     try:
-        with_engine(settings, run)
+        changed = with_engine(settings, run)
+    except transfer.DatabaseNotReady as exc:
+        _fail(str(exc))
     except DBAPIError as exc:
-        typer.echo(f"{path}: the database refused the import; nothing was written: {exc.orig}", err=True)
-        raise typer.Exit(1) from None
+        _fail(f"{path}: {label} refused the import; nothing was written: {_reason(exc)}")
+    except OSError as exc:
+        _fail(f"{path}: cannot reach {label}; nothing was written: {_reason(exc)}")
+    finally:
+        if progress is not None:
+            sys.stderr.write("\n")
+    if dry_run:
+        typer.echo(f"{path} is valid: {_summary(dataset.counts)}; nothing was written")
+        typer.echo(f"the import would change: {transfer.describe_changes(changed)}")
+        return
     typer.echo(f"imported {path}: {_summary(dataset.counts)}")
+    typer.echo(f"changed: {transfer.describe_changes(changed)}")

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.db import utc_now
 from app.models import ApiToken
 from app.models.enums import TokenScope
+from app.services.oidc import OidcVerifier, looks_like_jwt
 
 TOKEN_PREFIX = "vk_"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -79,9 +80,22 @@ async def authenticate(session: AsyncSession, token: str) -> Identity | None:
     return Identity(name=row.name, scope=row.scope)
 
 
-async def authenticate_header(session: AsyncSession, authorization: str | None) -> Identity | None:
-    """The identity behind an ``Authorization: Bearer <token>`` header; None when absent or not valid."""
+async def authenticate_header(
+    session: AsyncSession | None, authorization: str | None, *, oidc: OidcVerifier | None = None
+) -> Identity | None:
+    """The identity behind an ``Authorization: Bearer <token>`` header; None when absent or not valid.
+
+    The token is an API token, or, when ``oidc`` is given (OIDC configured), an identity provider's JWT
+    (:mod:`app.services.oidc`): the caller is then its ``sub``, with the scope its scope claim grants.
+    ``session`` may be None only for a JWT (an API token is looked up in the database).
+    """
     scheme, _, token = (authorization or "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         return None
-    return await authenticate(session, token.strip())
+    if oidc is not None and not token.startswith(TOKEN_PREFIX) and looks_like_jwt(token):
+        verified = await oidc.authenticate(token)
+        return None if verified is None else Identity(name=verified[0], scope=verified[1])
+    if session is None:
+        return None
+    return await authenticate(session, token)

@@ -12,18 +12,22 @@ from __future__ import annotations
 import asyncio
 import copy
 import csv
+import enum
 import hashlib
 import io
 import json
+import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import delete, select, text
+from sqlalchemy import delete, func, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from app import migrate
 from app.data.loader import (
     CITATIONS_OPTIONAL,
     Dataset,
@@ -38,6 +42,7 @@ from app.data.loader import (
 )
 from app.db import create_sessionmaker
 from app.models import (
+    Change,
     Citation,
     DatasetLoad,
     Fusion,
@@ -54,7 +59,7 @@ from app.models import (
 )
 from app.models.enums import FusionSide
 from app.models.provenance import CITATION_SUBJECTS
-from app.services.audit import lock_change_log
+from app.services.audit import last_sequence, lock_change_log
 from app.services.text import normalise_whitespace
 
 FORMAT = "veerkracht-export"
@@ -368,15 +373,53 @@ def csv_tables(data: Mapping[str, Any]) -> dict[str, list[list[str]]]:
     return tables
 
 
-def write_csv_directory(data: Mapping[str, Any], directory: Path) -> None:
-    """Write the CSV form: one UTF-8 file per table in ``directory`` (created if needed), LF line ends."""
-    directory.mkdir(parents=True, exist_ok=True)
+class CsvDialect(enum.StrEnum):
+    """How the CSV files are written; ``import`` reads both."""
+
+    PLAIN = "plain"
+    """Comma separated, UTF-8 without a byte order mark, LF line ends (RFC 4180 apart from the line ends)."""
+    EXCEL_NL = "excel-nl"
+    """What Excel with Dutch regional settings opens by a double click: semicolon separated (the comma is
+    the Dutch decimal separator, so Excel there splits on ';'), UTF-8 *with* a byte order mark (without it
+    Excel reads the file as Windows-1252 and "Stérk" comes out as "StÃ©rk"), CRLF line ends."""
+
+
+_DIALECTS: dict[CsvDialect, tuple[str, str, str]] = {
+    # dialect: (delimiter, line end, encoding)
+    CsvDialect.PLAIN: (",", "\n", "utf-8"),
+    CsvDialect.EXCEL_NL: (";", "\r\n", "utf-8-sig"),
+}
+
+
+def csv_files(data: Mapping[str, Any], dialect: CsvDialect = CsvDialect.PLAIN) -> dict[str, bytes]:
+    """The CSV form as file name -> content (what the directory and the zip archive hold)."""
+    delimiter, line_end, encoding = _DIALECTS[dialect]
+    files: dict[str, bytes] = {}
     for file_name, rows in csv_tables(data).items():
         buffer = io.StringIO()
-        writer = csv.writer(buffer, lineterminator="\n")
+        writer = csv.writer(buffer, delimiter=delimiter, lineterminator=line_end)
         writer.writerow(CSV_COLUMNS[file_name])
         writer.writerows(rows)
-        (directory / file_name).write_text(buffer.getvalue(), encoding="utf-8", newline="")
+        files[file_name] = buffer.getvalue().encode(encoding)
+    return files
+
+
+def write_csv_directory(
+    data: Mapping[str, Any], directory: Path, dialect: CsvDialect = CsvDialect.PLAIN
+) -> None:
+    """Write the CSV form: one file per table in ``directory`` (created if needed), in ``dialect``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for file_name, content in csv_files(data, dialect).items():
+        (directory / file_name).write_bytes(content)
+
+
+def csv_zip(data: Mapping[str, Any], dialect: CsvDialect = CsvDialect.PLAIN) -> bytes:
+    """The CSV form as one zip archive (deflated), the files at its top level."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for file_name, content in csv_files(data, dialect).items():
+            archive.writestr(file_name, content)
+    return buffer.getvalue()
 
 
 # ------------------------------------------------------------------------------------------- validation
@@ -620,7 +663,10 @@ class _CsvBuilder:
             self.unusable(file_name, f"{file_name}: is not UTF-8 text (byte {exc.start})")
             return []
         csv.field_size_limit(max(csv.field_size_limit(), 1 << 30))  # document texts can be long
-        reader = csv.reader(io.StringIO(decoded, newline=""))
+        # The excel-nl dialect separates by ';'. No column name holds ',' or ';', so the header says which.
+        first_line = decoded.split("\n", 1)[0]
+        delimiter = ";" if ";" in first_line and "," not in first_line else ","
+        reader = csv.reader(io.StringIO(decoded, newline=""), delimiter=delimiter)
         rows: list[tuple[int, dict[str, str]]] = []
         try:
             header = next(reader, None)
@@ -832,21 +878,111 @@ def read_file(path: Path) -> Dataset:
 # ------------------------------------------------------------------------------------------------ import
 
 
-async def import_dataset(engine: AsyncEngine, dataset: Dataset) -> None:
-    """Write a validated file in one transaction, merging by natural keys (nothing absent is deleted)."""
-    async with create_sessionmaker(engine)() as session, session.begin():
-        session.info["actor"] = ACTOR
-        await lock_change_log(session)
-        # Importing the same content again applies it again (it may undo later edits): forget the earlier load.
-        await session.execute(delete(DatasetLoad).where(DatasetLoad.content_hash == dataset.content_hash))
-        await load_dataset(session, dataset)
+Progress = Callable[[str, int, int], None]
+"""Told as an import goes on: ``(what, done, total)``, e.g. ``("involvements", 4000, 20118)``."""
 
 
-async def import_file(engine: AsyncEngine, path: Path) -> dict[str, int]:
+class DatabaseNotReady(Exception):
+    """The database named is not one to export from or import into; the message says why and what to do."""
+
+
+def database_label(url: str) -> str:
+    """The database a URL names, for people: a SQLite file's absolute path, else the URL without password."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database in ("", ":memory:") or database.startswith("file:"):
+            return f"SQLite {database or ':memory:'}"
+        return f"SQLite file {Path(database).resolve()}"
+    return parsed.render_as_string(hide_password=True)
+
+
+def require_existing(url: str) -> None:
+    """Refuse a SQLite file that does not exist, before anything connects (connecting would create it)."""
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if (
+        parsed.get_backend_name() == "sqlite"
+        and database not in ("", ":memory:")
+        and not database.startswith("file:")
+    ):
+        path = Path(database).resolve()
+        if not path.is_file():
+            raise DatabaseNotReady(
+                f"there is no database at {path} (no such file). Name the database with --database-url or "
+                "VEERKRACHT_DATABASE_URL; to start a new one, create it with `veerkracht db upgrade` first"
+            )
+
+
+async def require_migrated(engine: AsyncEngine, *, upgrade_older: bool) -> None:
+    """Refuse an empty database (no tables); one at an older revision is migrated, or refused."""
+    async with engine.connect() as connection:
+        revision = await migrate.current_revision(connection)
+    label = database_label(engine.url.render_as_string(hide_password=False))
+    if revision is None:
+        raise DatabaseNotReady(
+            f"{label} is empty (no tables): it is not a Veerkracht database. If it is the right one, "
+            "create the tables with `veerkracht db upgrade` first"
+        )
+    if revision != migrate.head_revision():
+        if not upgrade_older:
+            raise DatabaseNotReady(f"{label} is at revision {revision}: run `veerkracht db upgrade` first")
+        async with migrate.bootstrap_lock(engine):
+            await migrate.upgrade(engine)
+
+
+async def import_dataset(
+    engine: AsyncEngine, dataset: Dataset, *, dry_run: bool = False, progress: Progress | None = None
+) -> dict[str, dict[str, int]]:
+    """Write a validated file in one transaction, merging by natural keys (nothing absent is deleted).
+
+    Returns what the import changed (or, with ``dry_run``, would change): per type of object, how many were
+    created, updated and deleted, counted from the change log entries the write made. A dry run does all
+    of the writing, so that the database's own checks run too, and then rolls it back.
+    """
+    async with create_sessionmaker(engine)() as session:
+        transaction = await session.begin()
+        try:
+            session.info["actor"] = ACTOR
+            await lock_change_log(session)
+            first = await last_sequence(session)
+            # Importing the same content again applies it again (it may undo later edits): forget the
+            # earlier load.
+            await session.execute(delete(DatasetLoad).where(DatasetLoad.content_hash == dataset.content_hash))
+            await load_dataset(session, dataset, progress)
+            rows = await session.execute(
+                select(Change.entity_type, Change.operation, func.count())
+                .where(Change.sequence > first)
+                .group_by(Change.entity_type, Change.operation)
+            )
+            changed: dict[str, dict[str, int]] = defaultdict(dict)
+            for entity_type, operation, count in rows:
+                changed[entity_type][operation.value.lower()] = int(count)
+        except BaseException:
+            await transaction.rollback()
+            raise
+        if dry_run:
+            await transaction.rollback()
+        else:
+            await transaction.commit()
+    return dict(changed)
+
+
+def describe_changes(changed: Mapping[str, Mapping[str, int]]) -> str:
+    """``{"Initiative": {"created": 2, "updated": 1}}`` -> ``"Initiative: 2 created, 1 updated"``."""
+    if not changed:
+        return "nothing"
+    return "; ".join(
+        f"{entity}: " + ", ".join(f"{count} {operation}" for operation, count in sorted(operations.items()))
+        for entity, operations in sorted(changed.items())
+    )
+
+
+async def import_file(engine: AsyncEngine, path: Path, *, dry_run: bool = False) -> dict[str, int]:
     """Validate the file (JSON) or directory (CSV) at ``path`` and write it; return what it held.
 
     Raises :class:`DatasetError` listing every problem when the file is invalid; then nothing is written.
     """
     dataset = await asyncio.to_thread(read_file, path)
-    await import_dataset(engine, dataset)
+    await import_dataset(engine, dataset, dry_run=dry_run)
     return dataset.counts

@@ -17,9 +17,10 @@ from app.bootstrap import bootstrap_pending, bootstrap_until_done
 from app.db import create_engine, create_sessionmaker, session_settings
 from app.observability import configure_logging, instrument_engine, metrics, release_engine
 from app.services.changes import ChangeBroker
+from app.services.persisted import PersistedDocuments
 from app.services.ratelimit import RateLimiter
 from app.settings import Settings
-from app.web import explorer, geo, graphiql
+from app.web import explorer, export, geo, graphiql
 from app.web.cache import ResponseCache
 from app.web.health import healthz, readyz
 from app.web.middleware import RequestMiddleware
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             if settings.response_cache
             else None
         )
+        app.state.persisted_documents = PersistedDocuments.from_settings(settings)
         app.state.broker = ChangeBroker(settings.database_url, poll_seconds=settings.change_poll_seconds)
         await app.state.broker.start()
         # `serve` found the database unreachable: start serving anyway (/readyz says why it is not ready)
@@ -91,6 +93,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route(geo.PATH, geo.municipalities, methods=["GET"]),
             *(explorer.routes() if settings.explorer else []),
             Route("/healthz", healthz),
+            Route("/export.json", export.export_json, methods=["GET"]),
+            Route("/export.csv.zip", export.export_csv_zip, methods=["GET"]),
             Route("/readyz", readyz),
             *([Route("/metrics", metrics)] if settings.metrics else []),
             *(

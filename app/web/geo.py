@@ -63,7 +63,7 @@ async def municipalities(request: Request) -> Response:
         )
     try:
         # The caller, as the GraphQL pipeline identifies it (app/web/pipeline/identify.py).
-        caller = await identify(state.sessionmaker, request.headers.get("authorization"))
+        caller = await identify(state.sessionmaker, request.headers.get("authorization"), settings)
         identity = caller.identity
         async with state.sessionmaker() as session:
             version = int(await session.scalar(DATA_VERSION) or 0)

@@ -33,7 +33,7 @@ from app.web.pipeline import Exchange, Pipeline
 from app.web.pipeline.cost import Meter
 from app.web.pipeline.decode import is_json_utf8
 from app.web.pipeline.encode import GRAPHQL_RESPONSE_JSON, JSON, MediaType, encode_json
-from app.web.pipeline.identify import authenticate
+from app.web.pipeline.identify import authenticator
 from schema.context import Context
 from schema.errors import INTERNAL_SERVER_ERROR
 
@@ -187,7 +187,7 @@ class GraphQLApp(GraphQL[Context, None]):
             authorization=request.headers.get("authorization"),
             broker=state.broker,
             compiled=getattr(state, "compiled_runner", None),
-            authenticate=authenticate,
+            authenticate=authenticator(state.settings),
             # An HTTP request (it has an Exchange: get_sub_response) is one operation, charged once; a
             # websocket carries many, each charged.
             meter=exchange.meter if exchange is not None else _meter(request, once=False),
@@ -195,6 +195,11 @@ class GraphQLApp(GraphQL[Context, None]):
         if exchange is not None and exchange.caller is not None:
             context.knows_identity(exchange.caller.identity)
         return context
+
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        """Strawberry's (a GET without ``query`` from a browser), except a persisted query's GET, which has
+        only ``extensions`` (app/services/persisted.py) and is answered with JSON."""
+        return super().should_render_graphql_ide(request) and request.query_params.get("extensions") is None
 
     async def render_graphql_ide(self, request: Request) -> Response:
         """Our GraphiQL page, its assets served from /graphql-assets (Strawberry's own uses a CDN)."""

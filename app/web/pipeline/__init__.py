@@ -57,7 +57,9 @@ class Pipeline:
         params = await decode(request)  # 1
         if params is None:  # not a well-formed GET or JSON POST: the view says what is wrong
             return await self.execute(request)
-        exchange.caller = await identify(state.sessionmaker, request.headers.get("authorization"))  # 2
+        exchange.caller = await identify(
+            state.sessionmaker, request.headers.get("authorization"), state.settings
+        )  # 2
         runner = state.compiled_runner
         cache = state.response_cache
         plan = find_plan(params, state.settings, runner, cache)  # 3

@@ -1,6 +1,7 @@
 """Stage 1, decode: the GraphQL parameters of a GET or JSON POST, read once for every later stage.
 
-Only a request that the view would accept as it stands is decoded; anything else (another method or
+A persisted query (``extensions.persistedQuery``) is decoded to the document it names. Only a request
+that the view would accept as it stands is decoded; anything else (another method or
 ``Content-Type``, a body that is not a JSON object, parameters of the wrong type) gives None, and the view
 answers it through Strawberry with the status the GraphQL over HTTP spec asks for (app/web/view.py).
 """
@@ -13,6 +14,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
+from app.services.persisted import DocumentRefused, PersistedDocuments
 from app.web.pipeline.encode import JSON
 
 
@@ -65,8 +67,29 @@ async def decode(request: Request) -> Params | None:
         extensions = body.get("extensions")
     else:
         return None
-    if not isinstance(query, str) or not isinstance(operation_name, str | None):
+    if not isinstance(query, str | None) or not isinstance(operation_name, str | None):
         return None
     if not isinstance(variables, dict | None) or not isinstance(extensions, dict | None):
         return None
+    query = persisted_document(request, query, extensions)
+    if query is None:
+        return None
     return Params(query, operation_name, variables or {}, extensions)
+
+
+def persisted_document(request: Request, query: str | None, extensions: dict[str, Any] | None) -> str | None:
+    """The document a request names: its ``query``, or the persisted query its ``extensions`` name
+    (app/services/persisted.py: registered on the way, refused when the allow-list does not hold it).
+
+    Every later stage sees the document's text: the plan (prepared or not) and the response cache are
+    found by it, so a persisted query gets the same answer and the same fast paths as the full text. None
+    when there is no document to run, or it is refused: Strawberry's pipeline answers then (its
+    TrustedDocuments extension, schema/persisted.py, with the refusal).
+    """
+    store: PersistedDocuments | None = getattr(request.app.state, "persisted_documents", None)
+    if store is None:
+        return query
+    try:
+        return store.resolve(query, extensions)
+    except DocumentRefused:
+        return None

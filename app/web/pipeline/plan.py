@@ -10,8 +10,9 @@ Two kinds of plan, decided here and nowhere else:
   compiled, records a prepared document for the next request with the same text.
 
 Either way the plan says whether the answer may come from, and go into, the response cache
-(``document``: the normalised text of a single ``query`` operation). A new way to name a document (a
-persisted query's hash, say) is looked up in :func:`find_plan`.
+(``document``: the normalised text of a single ``query`` operation). A persisted query's hash has been
+turned into its document's text by then (decode.py, :func:`~app.web.pipeline.decode.persisted_document`),
+so the plans and the cache are found by the text either way.
 """
 
 from __future__ import annotations
