@@ -14,7 +14,9 @@ import schema.enums  # noqa: F401  (registers the GraphQL enums)
 from app.db import as_utc
 from app.models import Change as ChangeRow
 from app.models.enums import ChangeOperation
+from app.services.audit import last_sequence
 from app.services.changes import changes_after, follow
+from app.services.feed import feed_entry
 from schema.context import Info
 from schema.errors import bad_input
 from schema.pagination import decode_cursor, encode_cursor
@@ -24,7 +26,9 @@ MAX_CHANGES = 1000
 
 
 @strawberry.type(
-    description="One committed change, in commit order. Integrations page through these to stay in sync."
+    description="One committed change, in commit order. Integrations page through these to stay in sync. "
+    "It names its object by global id (`node(id: entityId)` fetches it as it is now) and natural key, and "
+    "gives its values in the API's terms (`beforeValues`, `afterValues`)."
 )
 class Change:
     sequence: int = strawberry.field(description="Strictly increasing, with no gaps among committed changes.")
@@ -34,23 +38,46 @@ class Change:
         description='The type of the object: "Initiative", "Involvement", ...'
     )
     entity_id: strawberry.ID = strawberry.field(
-        description="The object's global id (still given after a delete)."
+        description="The object's global id (still given after a delete): `node(id:)` fetches it."
+    )
+    natural_key: str | None = strawberry.field(
+        description="The object's natural key: a municipality's CBS code, an initiative's, organisation's or "
+        "source document's slug; null for types known by id only (Involvement, Fusion)."
     )
     actor: str = strawberry.field(
         description='Name of the API token that made it ("seed" and "import" for loads).'
     )
-    before: JSON | None = strawberry.field(description="The object's values before (null when created).")
-    after: JSON | None = strawberry.field(description="The object's values after (null when deleted).")
+    before_values: JSON | None = strawberry.field(
+        description="The object's values before (null when created), named as the object's GraphQL fields "
+        "are (camelCase; enum values as in the schema; dates and moments in ISO 8601); `id` and references "
+        "to other objects (`initiative`, `participant`) are global ids."
+    )
+    after_values: JSON | None = strawberry.field(
+        description="The object's values after (null when deleted), in the same terms as `beforeValues`."
+    )
+    before: JSON | None = strawberry.field(
+        description="The object's stored column values before (null when created): database names and keys.",
+        deprecation_reason="Database column names and internal keys; use `beforeValues` (the API's terms).",
+    )
+    after: JSON | None = strawberry.field(
+        description="The object's stored column values after (null when deleted): database names and keys.",
+        deprecation_reason="Database column names and internal keys; use `afterValues` (the API's terms).",
+    )
 
     @classmethod
     def from_row(cls, row: ChangeRow) -> Self:
+        """The entry as :func:`app.services.feed.feed_entry` renders it (and webhooks send it)."""
+        entry = feed_entry(row)
         return cls(
-            sequence=row.sequence,
+            sequence=entry["sequence"],
             at=as_utc(row.at),
             operation=row.operation,
-            entity_type=row.entity_type,
-            entity_id=strawberry.ID(row.entity_id),
-            actor=row.actor,
+            entity_type=entry["entityType"],
+            entity_id=strawberry.ID(entry["entityId"]),
+            natural_key=entry["naturalKey"],
+            actor=entry["actor"],
+            before_values=cast("JSON", entry["beforeValues"]),
+            after_values=cast("JSON", entry["afterValues"]),
             before=cast("JSON", row.before),
             after=cast("JSON", row.after),
         )
@@ -68,6 +95,10 @@ class ChangeEdge:
 class ChangeConnection:
     edges: list[ChangeEdge] = strawberry.field(description="The changes with their cursors.")
     page_info: relay.PageInfo = strawberry.field(description="Whether more changes follow.")
+    head: int = strawberry.field(
+        description="The sequence of the newest committed change (0 when there is none): where a new "
+        "integration starts (`afterSequence: head`), after reading what it needs."
+    )
 
     @strawberry.field(description="The changes of this page.")
     def nodes(self) -> list[Change]:
@@ -86,12 +117,16 @@ async def changes_page(
     if start < 0:
         raise bad_input("afterSequence", "must not be negative")
     async with info.context.sessionmaker() as session:
+        # Two statements may see two commits (READ COMMITTED): `head` is raised to the page's last
+        # sequence below, so it is never behind what the page lists.
+        head = await last_sequence(session)
         rows = await changes_after(session, after_sequence=start, first=first + 1)
     edges = [
         ChangeEdge(cursor=encode_cursor("Change", row.sequence), node=Change.from_row(row))
         for row in rows[:first]
     ]
     return ChangeConnection(
+        head=max(head, rows[-1].sequence if rows else 0),
         edges=edges,
         page_info=relay.PageInfo(
             has_next_page=len(rows) > first,

@@ -12,6 +12,7 @@ from app.models.initiative import (
 )
 from app.models.participant import Membership, Municipality, Organization, Participant
 from app.models.provenance import Citation, DatasetLoad, SourceDocument
+from app.models.webhook import Webhook, WebhookDelivery
 
 __all__ = [
     "ApiToken",
@@ -32,4 +33,6 @@ __all__ = [
     "ReportedFigure",
     "SourceDocument",
     "UnresolvedMention",
+    "Webhook",
+    "WebhookDelivery",
 ]

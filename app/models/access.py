@@ -56,7 +56,15 @@ class Change(Base):
     """The object's global id (still meaningful after a delete)."""
     actor: Mapped[str] = mapped_column(String(100))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """Raw column values before (the deprecated ``Change.before``)."""
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """Raw column values after (the deprecated ``Change.after``)."""
+    natural_key: Mapped[str | None] = mapped_column(String(300))
+    """The object's code or slug, for the types that have one (app.services.feed)."""
+    before_values: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The values before in the API's terms: GraphQL field names, global ids (app.services.feed)."""
+    after_values: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    """The values after in the API's terms."""
 
 
 Index("ix_change_log_entity", Change.entity_type, Change.entity_id)

@@ -12,7 +12,6 @@ editorial dataset with a few writers, and what "no gaps, commit order" requires.
 
 from __future__ import annotations
 
-import base64
 import datetime as dt
 import enum
 from typing import Any
@@ -33,6 +32,7 @@ from app.models import (
     SourceDocument,
 )
 from app.models.enums import ChangeOperation
+from app.services.feed import REFERENCES, Resolve, api_values, global_id, natural_key
 
 NOTIFY_CHANNEL = "veerkracht_changes"
 SYSTEM_ACTOR = "system"
@@ -51,11 +51,6 @@ _TRACKED: dict[type, tuple[str, str]] = {
 }
 # Derived or internal columns that say nothing a client does not see in the others.
 _HIDDEN = {"name_folded", "search_folded", "type", "text"}
-
-
-def global_id(type_name: str, key: object) -> str:
-    """The Relay global id the API gives the object (base64 of ``Type:key``)."""
-    return base64.b64encode(f"{type_name}:{key}".encode()).decode()
 
 
 def _plain(value: Any) -> Any:
@@ -88,8 +83,55 @@ def _tracked(obj: Any) -> tuple[str, str] | None:
     return None
 
 
+Entry = tuple[ChangeOperation, str, str, dict[str, Any] | None, dict[str, Any] | None]
+
+_LOOKUP_CHUNK = 500
+"""Keys per ``IN (...)`` when looking references up (each is a statement parameter)."""
+
+
+def _resolver(session: Session, entries: list[Entry]) -> Resolve:
+    """Global ids for the references (initiative_id, participant_id) in ``entries``' values.
+
+    Looked up in one statement per referenced table and flush (an import of thousands of involvements
+    flushes them together: two statements, not two per involvement). An object deleted in this same flush
+    is no longer in its table: the session still holds it.
+    """
+    wanted: dict[str, set[int]] = {column: set() for column in REFERENCES}
+    for _operation, _type, _id, before, after in entries:
+        for values in (before, after):
+            for column in REFERENCES:
+                if values is not None and values.get(column) is not None:
+                    wanted[column].add(int(values[column]))
+    found: dict[tuple[str, int], str] = {}
+    for obj in session.deleted:
+        if isinstance(obj, Initiative):
+            found["initiative_id", obj.id] = global_id("Initiative", obj.slug)
+        elif isinstance(obj, Municipality):
+            found["participant_id", obj.id] = global_id("Municipality", obj.code)
+        elif isinstance(obj, Organization):
+            found["participant_id", obj.id] = global_id("Organization", obj.slug)
+    connection = session.connection()
+    lookups = {
+        "initiative_id": [("Initiative", Initiative.id, Initiative.slug)],
+        "participant_id": [
+            ("Municipality", Municipality.id, Municipality.code),
+            ("Organization", Organization.id, Organization.slug),
+        ],
+    }
+    for column, keys in wanted.items():
+        missing = sorted(key for key in keys if (column, key) not in found)
+        for start in range(0, len(missing), _LOOKUP_CHUNK):
+            chunk = missing[start : start + _LOOKUP_CHUNK]
+            for type_name, key_column, natural in lookups[column]:
+                for key, value in connection.execute(
+                    select(key_column, natural).where(key_column.in_(chunk))
+                ).all():
+                    found[column, key] = global_id(type_name, value)
+    return lambda column, key: found.get((column, key))
+
+
 def _record_changes(session: Session, _flush_context: UOWTransaction) -> None:
-    entries: list[tuple[ChangeOperation, str, str, dict[str, Any] | None, dict[str, Any] | None]] = []
+    entries: list[Entry] = []
     for obj in session.new:
         if tracked := _tracked(obj):
             entries.append(
@@ -122,6 +164,7 @@ def _record_changes(session: Session, _flush_context: UOWTransaction) -> None:
             )
     if not entries:
         return
+    resolve = _resolver(session, entries)
     connection = session.connection()
     last = connection.execute(
         update(ChangeCounter)
@@ -144,6 +187,9 @@ def _record_changes(session: Session, _flush_context: UOWTransaction) -> None:
                 "actor": actor,
                 "before": before,
                 "after": after,
+                "natural_key": natural_key(entity_type, after if after is not None else before),
+                "before_values": api_values(entity_id, before, resolve),
+                "after_values": api_values(entity_id, after, resolve),
             }
             for offset, (operation, entity_type, entity_id, before, after) in enumerate(entries)
         ],
