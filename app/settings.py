@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite+aiosqlite:///./veerkracht.db"
@@ -118,6 +118,22 @@ class Settings(BaseSettings):
     """A token with an unknown ``kid`` (keys rotated) fetches the JWKS again, at most once per this long."""
     oidc_leeway_seconds: float = 30.0
     """Clock skew allowed on ``exp`` and ``nbf``."""
+    webhook_key: SecretStr | None = None
+    """The key webhook signing secrets are derived from (with a random salt per webhook, kept in the
+    database): the database alone does not reveal them. Needed to create webhooks; changing it changes
+    every webhook's secret (docs/webhooks.md)."""
+    webhook_deliveries: bool = True
+    """Run the webhook delivery loop in this process (one per process; instances share the work)."""
+    webhook_allow_private_addresses: bool = False
+    """Deliver to loopback, private, link-local and other non-public addresses too. Off: a webhook URL
+    whose host is (or resolves to) such an address is refused, so that the service cannot be used to
+    reach its own network (SSRF). Turn on only for tests and closed networks."""
+    webhook_timeout_seconds: float = 10.0
+    """How long one delivery may take (connecting, sending, the receiver's answer)."""
+    webhook_backoff_seconds: float = 5.0
+    """Wait before the first retry of a failed delivery; doubled on each further failure."""
+    webhook_backoff_max_seconds: float = 3600.0
+    """The longest wait between retries."""
 
     sql_echo: bool = False
 

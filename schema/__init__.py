@@ -19,7 +19,7 @@ from schema.errors import INTERNAL_SERVER_ERROR, bad_input, classify
 from schema.fusions import Fusion
 from schema.geo import SCALARS
 from schema.limits import ConfiguredLimits, QueryCost
-from schema.mutations import Mutation
+from schema.mutations import Mutation as DataMutation
 from schema.operations import (
     CountedParserCache,
     CountedValidationCache,
@@ -29,7 +29,8 @@ from schema.operations import (
 from schema.participants import Municipality, Organization
 from schema.persisted import TrustedDocuments
 from schema.provenance import SourceDocument
-from schema.query import Query
+from schema.query import Query as DataQuery
+from schema.webhooks import Webhook, WebhookMutation, WebhookQuery
 
 
 class Schema(strawberry.federation.Schema):
@@ -86,12 +87,24 @@ class Schema(strawberry.federation.Schema):
                 error.original_error = None
 
 
+@strawberry.type(description="Who is involved in what in the programme Versterken Sociale Veerkracht.")
+class Query(DataQuery, WebhookQuery):
+    pass
+
+
+@strawberry.type(
+    description="Changes to the data. Each needs a token with the write scope and is all or nothing."
+)
+class Mutation(DataMutation, WebhookMutation):
+    pass
+
+
 schema = Schema(
     query=Query,
     mutation=Mutation,
     subscription=Subscription,
     # Types reachable only through interfaces or `node`, listed so that they are always in the schema.
-    types=[Municipality, Organization, Fusion, SourceDocument],
+    types=[Municipality, Organization, Fusion, SourceDocument, Webhook],
     # An Apollo Federation v2 subgraph: other provincial services can extend our entities.
     federation_version="2.11",
     config=StrawberryConfig(scalar_map=SCALARS),

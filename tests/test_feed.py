@@ -38,7 +38,8 @@ async def test_every_entry_of_the_seed_is_in_the_api_s_terms(writer: Api) -> Non
     ids: set[str] = set()
     for entry in entries:
         values = entry["afterValues"]
-        assert entry["beforeValues"] is None and values is not None  # the seed only creates
+        assert entry["beforeValues"] is None
+        assert values is not None
         assert all(GRAPHQL_NAME.fullmatch(name) for name in values), values
         assert values["id"] == entry["entityId"]
         type_name, key = b64decode(entry["entityId"]).decode().split(":", 1)
@@ -76,7 +77,8 @@ async def test_a_write_is_logged_with_global_ids_enum_values_and_iso_moments(wri
     assert values["initiative"] == new["initiativeId"]
     assert values["participant"] == new["participantId"]
     assert (values["role"], values["description"], values["version"]) == ("PARTNER", "evaluatie", 1)
-    assert "initiative_id" not in values and "participantId" not in values
+    assert "initiative_id" not in values
+    assert "participantId" not in values
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?\+00:00", values["updatedAt"])
 
     assert (updated["operation"], updated["entityId"], updated["naturalKey"]) == (
@@ -94,11 +96,15 @@ async def test_head_is_where_a_new_integration_starts_and_any_sequence_resumes(w
     page = (await writer.data(FEED, {"after": 0, "first": 1}))["changes"]
     assert page["head"] == entries[-1]["sequence"] == len(entries)
     at_head = (await writer.data(FEED, {"after": page["head"], "first": 10}))["changes"]
-    assert (at_head["nodes"], at_head["head"], at_head["pageInfo"]["hasNextPage"]) == ([], page["head"], False)
+    assert (at_head["nodes"], at_head["head"], at_head["pageInfo"]["hasNextPage"]) == (
+        [],
+        page["head"],
+        False,
+    )
     middle = (await writer.data(FEED, {"after": 17, "first": 3}))["changes"]["nodes"]
     assert [entry["sequence"] for entry in middle] == [18, 19, 20]
     assert middle == entries[17:20]
-    query = "mutation { createOrganization(input: {slug: \"nieuw\", name: \"Nieuw\", kind: OTHER}) { errors { code } } }"
+    query = 'mutation { createOrganization(input: {slug: "nieuw", name: "Nieuw", kind: OTHER}) { errors { code } } }'
     await writer.data(query)
     after = (await writer.data(FEED, {"after": page["head"], "first": 10}))["changes"]
     assert after["head"] == page["head"] + 1
@@ -114,7 +120,10 @@ async def test_an_empty_log_has_head_zero(fresh_url: str) -> None:
     from tests.conftest import _api
 
     async for api in _api(fresh_url):
-        assert (await api.data("{ changes { head nodes { sequence } } }"))["changes"] == {"head": 0, "nodes": []}
+        assert (await api.data("{ changes { head nodes { sequence } } }"))["changes"] == {
+            "head": 0,
+            "nodes": [],
+        }
 
 
 async def test_the_migration_restates_entries_logged_before_it(fresh_url: str) -> None:
@@ -138,7 +147,14 @@ async def test_the_migration_restates_entries_logged_before_it(fresh_url: str) -
                         "INSERT INTO change_log (sequence, at, operation, entity_type, entity_id, actor, before, after) "
                         "VALUES (:s, CURRENT_TIMESTAMP, :o, :t, :i, 'seed', :b, :a)"
                     ),
-                    {"s": sequence, "o": operation, "t": entity_type, "i": entity_id, "b": before, "a": after},
+                    {
+                        "s": sequence,
+                        "o": operation,
+                        "t": entity_type,
+                        "i": entity_id,
+                        "b": before,
+                        "a": after,
+                    },
                 )
         await upgrade(engine)
         async with engine.connect() as connection:
@@ -155,7 +171,7 @@ async def test_the_migration_restates_entries_logged_before_it(fresh_url: str) -
 
         return json.loads(value) if isinstance(value, str) else value
 
-    (key_1, before_1, after_1), (key_2, _before_2, after_2), (key_3, before_3, after_3) = [
+    (key_1, before_1, after_1), (_key_2, _before_2, after_2), (key_3, before_3, after_3) = [
         (key, parsed(before), parsed(after)) for key, before, after in restated
     ]
     assert (key_1, before_1, after_1["id"], after_1["slug"]) == ("weg", None, gid("Initiative", "weg"), "weg")

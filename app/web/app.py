@@ -19,6 +19,7 @@ from app.observability import configure_logging, instrument_engine, metrics, rel
 from app.services.changes import ChangeBroker
 from app.services.persisted import PersistedDocuments
 from app.services.ratelimit import RateLimiter
+from app.services.webhooks import WebhookDispatcher
 from app.settings import Settings
 from app.web import explorer, export, geo, graphiql
 from app.web.cache import ResponseCache
@@ -61,6 +62,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         app.state.persisted_documents = PersistedDocuments.from_settings(settings)
         app.state.broker = ChangeBroker(settings.database_url, poll_seconds=settings.change_poll_seconds)
         await app.state.broker.start()
+        app.state.webhooks = WebhookDispatcher(settings, app.state.broker)
+        await app.state.webhooks.start()
         # `serve` found the database unreachable: start serving anyway (/readyz says why it is not ready)
         # and bootstrap in the background once the database answers, instead of failing to start.
         app.state.bootstrap = (
@@ -79,6 +82,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 # Already logged by bootstrap_until_done if it failed; shutting down is no time to raise.
                 with contextlib.suppress(asyncio.CancelledError, Exception):
                     await app.state.bootstrap
+            await app.state.webhooks.stop()
             await app.state.broker.stop()
             release_engine(engine)
             await app.state.rate_limiter.close()
