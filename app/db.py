@@ -101,6 +101,8 @@ def create_engine(
     echo: bool = False,
     statement_timeout_seconds: float | None = None,
     random_page_cost: float | None = None,
+    pool_size: int = 10,
+    max_overflow: int = 10,
 ) -> AsyncEngine:
     """The async engine for ``url``, with :func:`session_settings` on PostgreSQL (SQLite has neither: it
     runs in-process, one writer at a time, and plans by its own rules)."""
@@ -122,8 +124,8 @@ def create_engine(
             # shutdown terminates sessions) is invalidated at once: the asyncpg dialect counts an error
             # on a closed connection as a disconnect, which likewise discards the rest of the pool.
             pool_pre_ping=True,
-            pool_size=10,
-            max_overflow=10,
+            pool_size=pool_size,
+            max_overflow=max_overflow,
             pool_timeout=POOL_TIMEOUT_SECONDS,
         )
     engine = create_async_engine(url, **kwargs)

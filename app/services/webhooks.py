@@ -167,11 +167,13 @@ class WebhookDispatcher:
     async def start(self) -> None:
         if not self.settings.webhook_deliveries:
             return
-        # Its own connections (opened as needed: at most two per webhook being served, _CONCURRENCY at a
-        # time), so that deliveries, which wait on receivers, never hold the requests' pool.
+        # Its own connections, so that deliveries, which wait on receivers, never hold the requests' pool:
+        # two kept open; at most two per webhook being served (its lock, its session), _CONCURRENCY at once.
         self._engine = create_engine(
             self.settings.database_url,
             statement_timeout_seconds=self.settings.database_statement_timeout_seconds,
+            pool_size=2,
+            max_overflow=2 * _CONCURRENCY,
         )
         self._sessionmaker = create_sessionmaker(self._engine)
         self._client = httpx.AsyncClient(
