@@ -51,6 +51,8 @@ class Context:
     """How the caller's credential is checked; the web layer passes its identify stage's."""
     meter: Meter | None = None
     """Where an operation's cost is charged; None charges nothing."""
+    on_not_cacheable: Callable[[], None] | None = None
+    """Told when an answer must not be stored (the web layer's response cache); see :meth:`not_cacheable`."""
     loaders: Loaders = field(init=False)
     _identity: tuple[Identity | None] | None = field(init=False, default=None)
 
@@ -72,6 +74,12 @@ class Context:
         if self.meter is None:
             return None
         return await self.meter.charge(await self.identity(), cost)
+
+    def not_cacheable(self) -> None:
+        """This answer can change without a change-log entry (webhooks: registrations, deliveries), which is
+        what the response cache's freshness follows: it must not be stored."""
+        if self.on_not_cacheable is not None:
+            self.on_not_cacheable()
 
     def knows_identity(self, identity: Identity | None) -> None:
         """Record the caller's identity, already checked for this request (by the web layer's pipeline)."""

@@ -95,6 +95,7 @@ class Webhook(relay.Node):
         cls, *, info: Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Self | None]:
         await CanWrite().has_permission(None, info)
+        info.context.not_cacheable()
         keys = integer_keys(node_ids)
         async with info.context.sessionmaker() as session:
             rows = {
@@ -209,6 +210,7 @@ async def _find(session: AsyncSession, value: strawberry.ID) -> WebhookRow | lis
 class WebhookQuery:
     @strawberry.field(permission_classes=[CanWrite], description="Every registered webhook, oldest first.")
     async def webhooks(self, info: Info) -> list[Webhook]:
+        info.context.not_cacheable()
         async with info.context.sessionmaker() as session:
             rows = (await session.scalars(select(WebhookRow).order_by(WebhookRow.id))).all()
         return [Webhook.from_row(row) for row in rows]

@@ -268,3 +268,52 @@ async def test_webhooks_need_the_write_scope_and_a_key(hooks: Api, fresh_url: st
         ]
         assert _codes(payload) == [(["input"], "INVALID")]
         assert "VEERKRACHT_WEBHOOK_KEY" in payload["errors"][0]["message"]
+
+
+async def test_webhook_answers_are_never_stale_nor_shown_without_the_write_scope(hooks: Api) -> None:
+    listing = "{ webhooks { url lastDeliveredSequence } }"
+    assert (await hooks.data(listing))["webhooks"] == []
+    created = (await hooks.data(CREATE_WEBHOOK, {"input": {"url": "https://example.org/a"}}))["createWebhook"]
+    # No change-log entry marks a registration; the response cache must not answer with the list before it.
+    assert [w["url"] for w in (await hooks.data(listing))["webhooks"]] == ["https://example.org/a"]
+    redeliver = (
+        """mutation($input: RedeliverWebhookInput!) { redeliverWebhook(input: $input) { errors { code } } }"""
+    )
+    await hooks.data(redeliver, {"input": {"id": created["webhook"]["id"], "fromSequence": 3}})
+    assert (await hooks.data(listing))["webhooks"][0]["lastDeliveredSequence"] == 2
+    node = "query($id: ID!) { node(id: $id) { id ... on Webhook { url } } }"
+    assert (await hooks.data(node, {"id": created["webhook"]["id"]}))["node"][
+        "url"
+    ] == "https://example.org/a"
+    for token in (None, await hooks.make_token("just-reading", "read")):
+        hooks.token = token
+        (error,) = await hooks.errors(node, {"id": created["webhook"]["id"]})
+        assert error["extensions"]["code"] in ("UNAUTHENTICATED", "FORBIDDEN")
+        assert "example.org" not in json.dumps(error)
+
+
+async def test_a_name_that_resolves_to_a_private_address_is_not_posted_to(
+    backend: str, fresh_url: str, tmp_path: Path
+) -> None:
+    """Registered by name, "localhost" passes the URL check; every delivery resolves it, finds a loopback
+    address, and refuses: the receiver, listening there, gets nothing."""
+    if backend != "sqlite":
+        pytest.skip("the address check does not depend on the database")
+    await migrated_and_seeded(fresh_url)
+    with sink(tmp_path) as receiver:
+        async for api in _api(
+            fresh_url, webhook_key=KEY, change_poll_seconds=0.2, webhook_backoff_seconds=60
+        ):
+            api.token = await api.make_token("integrator", "write")
+            url = receiver.url.replace("127.0.0.1", "localhost")
+            created = (await api.data(CREATE_WEBHOOK, {"input": {"url": url}}))["createWebhook"]
+            assert created["errors"] == []
+            await api.data(CREATE, {"slug": "naar-binnen"})
+            deadline = time.monotonic() + 30
+            while not (logged := (await api.data(DELIVERIES))["webhooks"][0]["deliveries"]):
+                assert time.monotonic() < deadline, "no delivery attempt"
+                await asyncio.sleep(0.1)
+            (attempt,) = logged
+            assert (attempt["succeeded"], attempt["statusCode"]) == (False, None)
+            assert "non-public address" in attempt["error"]
+    assert receiver.received() == []

@@ -191,6 +191,7 @@ class GraphQLApp(GraphQL[Context, None]):
             # An HTTP request (it has an Exchange: get_sub_response) is one operation, charged once; a
             # websocket carries many, each charged.
             meter=exchange.meter if exchange is not None else _meter(request, once=False),
+            on_not_cacheable=exchange.mark_not_cacheable if exchange is not None else None,
         )
         if exchange is not None and exchange.caller is not None:
             context.knows_identity(exchange.caller.identity)

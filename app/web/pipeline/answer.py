@@ -131,7 +131,7 @@ async def answer_or_execute(
             return encode.answer(entry.body, entry.media_type, {"ETag": tag} if get else {})
         # Over the limit: Strawberry answers (and refuses) it, with the usual 429.
     response = await execute(request)
-    if response.status_code == 200 and not exchange.has_errors:
+    if response.status_code == 200 and not exchange.has_errors and not exchange.not_cacheable:
         cost_charged = exchange.meter.cost
         cache.store(
             key,

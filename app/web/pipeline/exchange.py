@@ -24,8 +24,13 @@ class Exchange:
     """Who calls, once stage 2 identified them; None: Strawberry's context identifies them if it must."""
     has_errors: bool = False
     """Strawberry's result had errors (it is not stored in the cache)."""
+    not_cacheable: bool = False
+    """A resolver said its answer can change without a change-log entry (it is not stored in the cache)."""
     request_error: bool = False
     """It failed before execution (parse, validation, variables, cost, rate limit): 4xx for
     graphql-response+json."""
     internal_error: bool = False
     """That failure was ours: 500 for graphql-response+json."""
+
+    def mark_not_cacheable(self) -> None:
+        self.not_cacheable = True
