@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any, TypeVar
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import InstrumentedAttribute, with_polymorphic
 from strawberry.dataloader import DataLoader
@@ -34,6 +34,7 @@ from app.models import (
     ReportedFigure,
     SourceDocument,
     UnresolvedMention,
+    WebhookDelivery,
 )
 from app.models.enums import FusionSide
 from app.services.filters import InvolvementCriteria, involvement_conditions
@@ -383,6 +384,36 @@ class Loaders:
                     )
                 )
                 return [counts[parent_id] for parent_id in parent_ids]
+
+            self._keyed[key] = DataLoader(load)
+        return self._keyed[key]
+
+    # ---------------------------------------------------------------------------- webhooks
+
+    def webhook_deliveries(self, first: int) -> DataLoader[int, list[WebhookDelivery]]:
+        """The latest ``first`` delivery attempts of each webhook, newest first: one statement per level."""
+        key = ("webhook_deliveries", first)
+        if key not in self._keyed:
+
+            async def load(webhook_ids: list[int]) -> list[list[WebhookDelivery]]:
+                rank = (
+                    func.row_number()
+                    .over(partition_by=WebhookDelivery.webhook_id, order_by=WebhookDelivery.id.desc())
+                    .label("rank")
+                )
+                ranked = (
+                    select(WebhookDelivery.id, rank)
+                    .where(WebhookDelivery.webhook_id.in_(webhook_ids))
+                    .subquery()
+                )
+                statement = (
+                    select(WebhookDelivery)
+                    .join(ranked, ranked.c.id == WebhookDelivery.id)
+                    .where(ranked.c.rank <= first)
+                    .order_by(WebhookDelivery.id.desc())
+                )
+                rows = (await self._run(lambda session: session.scalars(statement))).all()
+                return _group(rows, lambda row: row.webhook_id, webhook_ids)
 
             self._keyed[key] = DataLoader(load)
         return self._keyed[key]

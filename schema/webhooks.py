@@ -17,7 +17,6 @@ from strawberry.relay import GlobalID, GlobalIDValueError
 
 from app.db import as_utc, utc_now
 from app.models import Webhook as WebhookRow
-from app.models import WebhookDelivery as WebhookDeliveryRow
 from app.services.audit import last_sequence
 from app.services.pagination import parse_key
 from app.services.webhooks import ENTITY_TYPES, new_salt, signing_secret, url_problem
@@ -112,15 +111,7 @@ class Webhook(relay.Node):
     ) -> list[WebhookDelivery]:
         if not 0 <= first <= MAX_DELIVERIES:
             raise bad_input("first", f"must be between 0 and {MAX_DELIVERIES} (got {first})")
-        async with info.context.sessionmaker() as session:
-            rows = (
-                await session.scalars(
-                    select(WebhookDeliveryRow)
-                    .where(WebhookDeliveryRow.webhook_id == self.pk)
-                    .order_by(WebhookDeliveryRow.id.desc())
-                    .limit(first)
-                )
-            ).all()
+        rows = await info.context.loaders.webhook_deliveries(first).load(self.pk)
         return [
             WebhookDelivery(
                 sequence=row.sequence,

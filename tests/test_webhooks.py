@@ -317,3 +317,12 @@ async def test_a_name_that_resolves_to_a_private_address_is_not_posted_to(
             assert (attempt["succeeded"], attempt["statusCode"]) == (False, None)
             assert "non-public address" in attempt["error"]
     assert receiver.received() == []
+
+
+async def test_delivery_logs_cost_one_statement_per_level(hooks: Api) -> None:
+    query = "{ webhooks { url deliveries(first: 5) { sequence } latest: deliveries(first: 1) { sequence } } }"
+    await hooks.data(CREATE_WEBHOOK, {"input": {"url": "https://example.org/1"}})
+    one = await hooks.count_statements(query)
+    for n in (2, 3, 4):
+        await hooks.data(CREATE_WEBHOOK, {"input": {"url": f"https://example.org/{n}"}})
+    assert await hooks.count_statements(query) == one

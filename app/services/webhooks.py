@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 import httpx
 import orjson
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -58,6 +58,8 @@ _BATCH = 100
 """Changes read per step of one webhook's queue."""
 _CONCURRENCY = 8
 """Webhooks served at once by one process (each holds a database connection while it sends)."""
+KEPT_DELIVERIES = 1000
+"""Attempts kept in each webhook's delivery log; older ones are dropped as new ones are logged."""
 _MAX_ERROR = 500
 """Characters of an error message kept in the delivery log."""
 
@@ -376,6 +378,21 @@ class WebhookDispatcher:
                     duration_ms=outcome.duration_ms,
                 )
             )  # fmt: skip
+            # Bounded log: the oldest attempts beyond KEPT_DELIVERIES go (the index on (webhook_id, id)
+            # finds the cut-off and the rows before it).
+            cutoff = (
+                select(WebhookDelivery.id)
+                .where(WebhookDelivery.webhook_id == webhook.id)
+                .order_by(WebhookDelivery.id.desc())
+                .offset(KEPT_DELIVERIES)
+                .limit(1)
+                .scalar_subquery()
+            )
+            await session.execute(
+                delete(WebhookDelivery).where(
+                    WebhookDelivery.webhook_id == webhook.id, WebhookDelivery.id <= cutoff
+                )
+            )
         if outcome.succeeded:
             webhook.delivered_sequence = sequence
         webhook.failures = 0 if outcome.succeeded else attempt
