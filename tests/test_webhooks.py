@@ -193,6 +193,8 @@ async def test_a_webhook_url_must_be_public_and_its_types_known(hooks: Api) -> N
         "ftp://example.org/hook": ["input", "url"],
         "https://user:pw@example.org/hook": ["input", "url"],
         "not a url": ["input", "url"],
+        "https://example.org/a\x00b": ["input", "url"],
+        "https://example.org/" + "a" * 2000: ["input", "url"],
     }
     for url, field in refused.items():
         payload = (await hooks.data(CREATE_WEBHOOK, {"input": {"url": url}}))["createWebhook"]

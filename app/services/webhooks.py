@@ -45,6 +45,7 @@ from app.models import Change, Webhook, WebhookDelivery
 from app.services.audit import last_sequence
 from app.services.changes import ChangeBroker
 from app.services.feed import feed_entry, global_id
+from app.services.text import storable
 from app.settings import Settings
 
 log = logging.getLogger("veerkracht.webhooks")
@@ -88,6 +89,8 @@ def url_problem(url: str, *, allow_private: bool) -> str | None:
     """Why ``url`` cannot be a webhook's, in words a person can act on; None when it can."""
     if len(url) > MAX_URL:
         return f"The URL is longer than {MAX_URL} characters."
+    if not storable(url) or any(character.isspace() or not character.isprintable() for character in url):
+        return "The URL contains a space or a control character; percent-encode it."
     try:
         parts = urllib.parse.urlsplit(url)
         port = parts.port
