@@ -152,7 +152,7 @@ class WebhookDispatcher:
         self.broker = broker
         self._postgres = make_url(settings.database_url).get_backend_name() == "postgresql"
         self._locks: defaultdict[int, asyncio.Lock] = defaultdict(asyncio.Lock)
-        self._running: dict[int, asyncio.Task[None]] = {}
+        self._running: dict[int, asyncio.Task[bool]] = {}
         self._slots = asyncio.Semaphore(_CONCURRENCY)
         self._task: asyncio.Task[None] | None = None
         self._client: httpx.AsyncClient | None = None
@@ -237,11 +237,16 @@ class WebhookDispatcher:
                 task.add_done_callback(functools.partial(self._done, webhook_id))
         return max(pause, 0.05)
 
-    def _done(self, webhook_id: int, _task: asyncio.Task[None]) -> None:
-        task = self._running.pop(webhook_id, None)
-        if task is not None and not task.cancelled() and task.exception() is not None:
+    def _done(self, webhook_id: int, task: asyncio.Task[bool]) -> None:
+        self._running.pop(webhook_id, None)
+        if task.cancelled():
+            return
+        if task.exception() is not None:
             log.error("delivering to webhook %s failed", webhook_id, exc_info=task.exception())
-        self.broker.wake()  # look again: more may have committed meanwhile, or a retry fall due
+        elif task.result():
+            # Look again: more may have committed meanwhile, or a retry fall due. Not when another instance
+            # holds the webhook: it delivers, and waking at once would only try its lock again and again.
+            self.broker.wake()
 
     @contextlib.asynccontextmanager
     async def _claim(self, webhook_id: int) -> AsyncIterator[bool]:
@@ -266,11 +271,13 @@ class WebhookDispatcher:
                         )
                         await connection.commit()
 
-    async def _serve(self, webhook_id: int) -> None:
+    async def _serve(self, webhook_id: int) -> bool:
+        """Deliver what is due to the webhook; whether this process held it (another may have)."""
         async with self._slots, self._claim(webhook_id) as mine:
             if mine:
                 while await self._step(webhook_id):
                     pass
+            return mine
 
     async def _step(self, webhook_id: int) -> bool:
         """Deliver the next batch of the webhook's queue; whether to go on at once."""
