@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
+import json
 import re
 from base64 import b64decode
 from typing import Any
 
 from sqlalchemy import text
+from websockets.asyncio.client import connect
 
 from app.db import create_engine
 from app.migrate import upgrade
-from tests.conftest import Api
+from tests.conftest import Api, _api
+from tests.servers import servers
 from tests.test_mutations import ADD_INVOLVEMENT, UPDATE_INITIATIVE, gid
+from tests.test_subscriptions import CREATE, _graphql, _prepare
 
 ENTRY = "sequence operation entityType entityId naturalKey actor beforeValues afterValues"
 FEED = f"""query($after: Int, $first: Int) {{ changes(afterSequence: $after, first: $first) {{
@@ -117,8 +122,6 @@ async def test_an_empty_log_has_head_zero(fresh_url: str) -> None:
         await upgrade(engine)
     finally:
         await engine.dispose()
-    from tests.conftest import _api
-
     async for api in _api(fresh_url):
         assert (await api.data("{ changes { head nodes { sequence } } }"))["changes"] == {
             "head": 0,
@@ -167,8 +170,6 @@ async def test_the_migration_restates_entries_logged_before_it(fresh_url: str) -
         await engine.dispose()
 
     def parsed(value: Any) -> Any:
-        import json
-
         return json.loads(value) if isinstance(value, str) else value
 
     (key_1, before_1, after_1), (_key_2, _before_2, after_2), (key_3, before_3, after_3) = [
@@ -178,3 +179,25 @@ async def test_the_migration_restates_entries_logged_before_it(fresh_url: str) -
     assert after_2 == {"id": gid("Involvement", 3), "initiative": gid("Initiative", "weg"),
                        "participant": None, "role": "HOST", "description": None}  # fmt: skip
     assert (key_3, before_3["name"], after_3) == ("weg", "Weg", None)
+
+
+async def test_the_subscription_gives_the_same_entries_as_the_query(backend: str, fresh_url: str) -> None:
+    token = await _prepare(fresh_url)
+    live = f"subscription($after: Int) {{ changes(afterSequence: $after) {{ {ENTRY} }} }}"
+    with servers(fresh_url, 1) as (server,):
+        head = (await _graphql(server, FEED, {"after": 0, "first": 0}))["changes"]["head"]
+        await _graphql(server, CREATE, {"slug": "live-a"}, token)
+        async with connect(server.ws_url, subprotocols=["graphql-transport-ws"]) as websocket:  # type: ignore[list-item]
+            await websocket.send(json.dumps({"type": "connection_init", "payload": {}}))
+            assert json.loads(await websocket.recv())["type"] == "connection_ack"
+            subscribe = {"query": live, "variables": {"after": head - 1}}
+            await websocket.send(json.dumps({"id": "1", "type": "subscribe", "payload": subscribe}))
+            streamed = []
+            for _ in range(2):  # the last seeded change and live-a, from the log; then one live
+                streamed.append(json.loads(await asyncio.wait_for(websocket.recv(), 15)))
+            await _graphql(server, CREATE, {"slug": "live-b"}, token)
+            streamed.append(json.loads(await asyncio.wait_for(websocket.recv(), 15)))
+        queried = (await _graphql(server, FEED, {"after": head - 1, "first": 10}))["changes"]["nodes"]
+    entries = [message["payload"]["data"]["changes"] for message in streamed]
+    assert entries == queried
+    assert [entry["naturalKey"] for entry in entries[1:]] == ["live-a", "live-b"]
