@@ -175,6 +175,13 @@ class Settings(BaseSettings):
             raise ValueError("max_page_size must be between 1 and 1000")
         return value
 
+    @field_validator("webhook_timeout_seconds", "webhook_backoff_seconds", "webhook_backoff_max_seconds")
+    @classmethod
+    def _positive_seconds(cls, value: float) -> float:
+        if not value > 0:
+            raise ValueError("must be a positive number of seconds")
+        return value
+
     @field_validator("database_random_page_cost", mode="before")
     @classmethod
     def _page_cost(cls, value: object) -> object:

@@ -18,7 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
+from app.settings import Settings
 from tests.conftest import Api, _api, migrated_and_seeded
 from tests.servers import ROOT, Server, servers
 from tests.test_mutations import ADD_INVOLVEMENT, gid
@@ -328,3 +330,9 @@ async def test_delivery_logs_cost_one_statement_per_level(hooks: Api) -> None:
     for n in (2, 3, 4):
         await hooks.data(CREATE_WEBHOOK, {"input": {"url": f"https://example.org/{n}"}})
     assert await hooks.count_statements(query) == one
+
+
+def test_webhook_timings_must_be_positive() -> None:
+    for name in ("webhook_timeout_seconds", "webhook_backoff_seconds", "webhook_backoff_max_seconds"):
+        with pytest.raises(ValidationError, match=name):
+            Settings(**{name: 0})  # type: ignore[arg-type]
