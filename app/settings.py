@@ -175,6 +175,17 @@ class Settings(BaseSettings):
             raise ValueError("max_page_size must be between 1 and 1000")
         return value
 
+    @field_validator("webhook_key", mode="before")
+    @classmethod
+    def _webhook_key(cls, value: object) -> object:
+        """Empty is unset; a key short enough to guess is refused."""
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        secret = value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        if len(secret) < 16:
+            raise ValueError("webhook_key must be at least 16 characters (e.g. `openssl rand -hex 32`)")
+        return value
+
     @field_validator("webhook_timeout_seconds", "webhook_backoff_seconds", "webhook_backoff_max_seconds")
     @classmethod
     def _positive_seconds(cls, value: float) -> float:

@@ -336,3 +336,6 @@ def test_webhook_timings_must_be_positive() -> None:
     for name in ("webhook_timeout_seconds", "webhook_backoff_seconds", "webhook_backoff_max_seconds"):
         with pytest.raises(ValidationError, match=name):
             Settings(**{name: 0})  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="at least 16 characters"):
+        Settings(webhook_key="short")
+    assert Settings(webhook_key="").webhook_key is None
