@@ -7,8 +7,8 @@ crash between the receiver's answer and that commit sends the change again), in 
 endpoint (the next is sent only once the one before it was accepted), and survives a restart.
 
 Only one loop delivers to a webhook at a time: on PostgreSQL, whichever instance holds the webhook's
-advisory lock (``pg_try_advisory_lock``; the others skip it); on SQLite, one process owns the file and a
-lock per webhook in that process does. A failed delivery (no 2xx answer, an error, a timeout) is retried
+advisory lock (``pg_try_advisory_lock``; the others skip it); on SQLite, whichever worker process holds
+the webhook's byte-range lock on ``<database>-webhooks.lock``. A failed delivery (no 2xx answer, an error, a timeout) is retried
 after ``webhook_backoff_seconds``, doubled on each further failure up to ``webhook_backoff_max_seconds``.
 
 The signature follows Stripe's scheme: header ``Veerkracht-Signature: t=<unix time>,v1=<hex>``, the hex
@@ -21,17 +21,19 @@ import asyncio
 import base64
 import contextlib
 import datetime as dt
+import fcntl
 import functools
 import hashlib
 import hmac
 import ipaddress
 import logging
+import os
 import secrets
 import socket
 import time
 import urllib.parse
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -158,6 +160,7 @@ class WebhookDispatcher:
         self._client: httpx.AsyncClient | None = None
         self._engine: AsyncEngine | None = None
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
+        self._lock_file: int | None = None
 
     @property
     def engine(self) -> AsyncEngine:
@@ -181,6 +184,10 @@ class WebhookDispatcher:
             max_overflow=2 * _CONCURRENCY,
         )
         self._sessionmaker = create_sessionmaker(self._engine)
+        database = make_url(self.settings.database_url).database
+        if not self._postgres and database and database != ":memory:":
+            # Kept open while the loop runs: closing any descriptor of the file drops this process's locks.
+            self._lock_file = os.open(f"{database}-webhooks.lock", os.O_RDWR | os.O_CREAT, 0o600)
         self._client = httpx.AsyncClient(
             timeout=self.settings.webhook_timeout_seconds,
             follow_redirects=False,  # a redirect could lead anywhere, private addresses included
@@ -200,6 +207,9 @@ class WebhookDispatcher:
             await self._client.aclose()
         if self._engine is not None:
             await self._engine.dispose()
+        if self._lock_file is not None:
+            os.close(self._lock_file)
+            self._lock_file = None
 
     async def _run(self) -> None:
         with self.broker.subscription() as wake:
@@ -253,7 +263,8 @@ class WebhookDispatcher:
         """Whether this process may deliver to the webhook now (and holds it until the block ends)."""
         async with self._locks[webhook_id]:
             if not self._postgres:
-                yield True
+                with self._file_lock(webhook_id) as mine:
+                    yield mine
                 return
             async with self.engine.connect() as connection:
                 got = await connection.scalar(
@@ -270,6 +281,24 @@ class WebhookDispatcher:
                             {"class": _ADVISORY_CLASS, "id": webhook_id},
                         )
                         await connection.commit()
+
+    @contextlib.contextmanager
+    def _file_lock(self, webhook_id: int) -> Iterator[bool]:
+        """SQLite: the worker processes of one ``serve --workers N`` share the database file; a byte-range
+        lock on a file beside it (byte ``webhook_id``; released by the kernel if the process dies) lets one
+        of them deliver to a webhook at a time. Non-blocking: a process that does not get it skips it."""
+        if self._lock_file is None:
+            yield True
+            return
+        try:
+            fcntl.lockf(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, webhook_id)
+        except OSError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.lockf(self._lock_file, fcntl.LOCK_UN, 1, webhook_id)
 
     async def _serve(self, webhook_id: int) -> bool:
         """Deliver what is due to the webhook; whether this process held it (another may have)."""
