@@ -161,6 +161,7 @@ class WebhookDispatcher:
         self._engine: AsyncEngine | None = None
         self._sessionmaker: async_sessionmaker[AsyncSession] | None = None
         self._lock_file: int | None = None
+        self._stopping = False
 
     @property
     def engine(self) -> AsyncEngine:
@@ -197,12 +198,21 @@ class WebhookDispatcher:
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        tasks = [task for task in (self._task, *self._running.values()) if task is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
+        """Start no more deliveries; let those under way finish (their answer recorded, so that a restart
+        does not send them again), for at most the delivery timeout; then close."""
+        self._stopping = True
+        if self._task is not None:
+            self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
+                await self._task
+        running = list(self._running.values())
+        if running:
+            _done, pending = await asyncio.wait(running, timeout=self.settings.webhook_timeout_seconds + 2)
+            for task in pending:
+                task.cancel()
+            for task in pending:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         if self._client is not None:
             await self._client.aclose()
         if self._engine is not None:
@@ -327,6 +337,8 @@ class WebhookDispatcher:
         if not rows:
             return False
         for row in rows:
+            if self._stopping:
+                return False
             if webhook.entity_types is not None and row.entity_type not in webhook.entity_types:
                 continue  # passed over: the next delivery (or the advance below) moves past it
             outcome = await self._post(webhook, row)
