@@ -15,6 +15,7 @@ from app.db import create_engine
 from app.migrate import upgrade
 from tests.conftest import Api, _api
 from tests.servers import servers
+from tests.sources import SOURCES, SOURCES_LITERAL
 from tests.test_mutations import ADD_INVOLVEMENT, UPDATE_INITIATIVE, gid
 from tests.test_subscriptions import CREATE, _graphql, _prepare
 
@@ -69,7 +70,7 @@ async def test_every_entry_of_the_seed_is_in_the_api_s_terms(writer: Api) -> Non
 async def test_a_write_is_logged_with_global_ids_enum_values_and_iso_moments(writer: Api) -> None:
     start = (await writer.data(FEED, {"after": 0, "first": 0}))["changes"]["head"]
     new = {"initiativeId": gid("Initiative", "veerkrachtdialoog"), "participantId": gid("Municipality", "GM0794"),
-           "role": "PARTNER", "description": "evaluatie"}  # fmt: skip
+           "role": "PARTNER", "description": "evaluatie", "sources": SOURCES}  # fmt: skip
     involvement = (await writer.data(ADD_INVOLVEMENT, {"input": new}))["addInvolvement"]["involvement"]
     read = (await writer.data('{ initiative(slug: "pilot-altena") { id version } }'))["initiative"]
     await writer.data(UPDATE_INITIATIVE, {"input": {**read, "status": "ACTIVE"}})
@@ -109,7 +110,7 @@ async def test_head_is_where_a_new_integration_starts_and_any_sequence_resumes(w
     middle = (await writer.data(FEED, {"after": 17, "first": 3}))["changes"]["nodes"]
     assert [entry["sequence"] for entry in middle] == [18, 19, 20]
     assert middle == entries[17:20]
-    query = 'mutation { createOrganization(input: {slug: "nieuw", name: "Nieuw", kind: OTHER}) { errors { code } } }'
+    query = f'mutation {{ createOrganization(input: {{slug: "nieuw", name: "Nieuw", kind: OTHER, {SOURCES_LITERAL}}}) {{ errors {{ code }} }} }}'
     await writer.data(query)
     after = (await writer.data(FEED, {"after": page["head"], "first": 10}))["changes"]
     assert after["head"] == page["head"] + 1

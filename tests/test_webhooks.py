@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from app.settings import Settings
 from tests.conftest import Api, _api, migrated_and_seeded
 from tests.servers import ROOT, Server, servers
+from tests.sources import SOURCES
 from tests.test_mutations import ADD_INVOLVEMENT, gid
 from tests.test_subscriptions import CREATE, _graphql, _prepare
 
@@ -112,7 +113,7 @@ async def test_every_change_reaches_a_failing_receiver_in_order_across_a_restart
             start = created["webhook"]["lastDeliveredSequence"]
             await _create_organization(server, token, "hook-a")
             involvement = {"initiativeId": gid("Initiative", "veerkrachtdialoog"),
-                           "participantId": gid("Municipality", "GM0794"), "role": "PARTNER"}  # fmt: skip
+                           "participantId": gid("Municipality", "GM0794"), "role": "PARTNER", "sources": SOURCES}  # fmt: skip
             added = await _graphql(server, ADD_INVOLVEMENT, {"input": involvement}, token)
             assert added["addInvolvement"]["errors"] == []  # an Involvement: not of the webhook's types
             await _create_organization(server, token, "hook-b")
