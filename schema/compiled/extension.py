@@ -19,12 +19,14 @@ from graphql.execution.values import VariableValues, get_variable_values
 from sqlalchemy import Select
 from strawberry.extensions import SchemaExtension
 
-from app.observability import COMPILED_ROOT_FIELDS
-from schema.compiled.plan import NotCompilable, Planner, RootPlan, plan_root
+from app.observability import COMPILED_FALLBACKS, COMPILED_ROOT_FIELDS
+from schema.compiled.plan import UNMAPPED_ARGUMENTS, NotCompilable, Planner, RootPlan, plan_root
 from schema.compiled.prepared import Lru, bind_statement, fragment
 from schema.compiled.run import CompiledRunner, RunFailed
 
 logger = logging.getLogger("veerkracht.compiled")
+_UNMAPPED = COMPILED_FALLBACKS.labels("unmapped")
+_RESOLVER_ERROR = COMPILED_FALLBACKS.labels("resolver_error")
 
 _PLANS = Lru()
 """(query text, operation name, response key) -> RootPlan, or None when it does not compile."""
@@ -107,6 +109,7 @@ class CompiledReads(SchemaExtension):
             fields = Planner(schema, fragments).collect([operation.selection_set], query_type)
         except NotCompilable:
             COMPILED_ROOT_FIELDS.labels("fallback").inc()
+            _UNMAPPED.inc()
             return {}
         self._operation, self._fields = operation, fields
         variables = get_variable_values(schema, operation.variable_definitions or (), context.variables or {})
@@ -121,11 +124,13 @@ class CompiledReads(SchemaExtension):
         for key, nodes in fields.items():
             plan = _plan(query, name, key, schema, fragments, nodes)
             if plan is None:
+                _UNMAPPED.inc()
                 continue
             plans[key] = plan
             try:
                 statement, params = bind_statement(plan, variables, runner.compiler, settings.max_page_size)
-            except NotCompilable:
+            except NotCompilable as reason:
+                (_UNMAPPED if str(reason) in UNMAPPED_ARGUMENTS else _RESOLVER_ERROR).inc()
                 continue
             statements.append((key, statement, params))
         if len(plans) == len(fields):
@@ -142,8 +147,10 @@ class CompiledReads(SchemaExtension):
                         answer = fragment(await connection.fetch(statement, params), fields[key][0])
                         if answer is not None:
                             compiled[key] = answer
+                        else:
+                            _RESOLVER_ERROR.inc()
             except RunFailed:
-                logger.exception("a compiled statement failed; the resolvers answer instead")
+                # Counted and logged where it failed (CompiledRunner.statement_failed, or the checkout).
                 compiled = {}
         COMPILED_ROOT_FIELDS.labels("compiled").inc(len(compiled))
         COMPILED_ROOT_FIELDS.labels("fallback").inc(len(fields) - len(compiled))

@@ -14,8 +14,10 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLField,
+    GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLUnionType,
     InlineFragmentNode,
     SelectionSetNode,
 )
@@ -23,6 +25,11 @@ from graphql import (
 
 class NotCompilable(Exception):
     """This root field (or this request's arguments for it) is answered by the resolvers."""
+
+
+UNMAPPED_ARGUMENTS = frozenset({"includePredecessors", "municipality by name", "too deep"})
+"""NotCompilable reasons documented as not compiled (schema/compiled/__init__.py); the rest are arguments
+the resolvers answer with an error."""
 
 
 @dataclass(eq=False)
@@ -156,9 +163,14 @@ class Planner:
         return fields
 
     def _matches(self, condition: str | None, runtime: GraphQLObjectType) -> bool:
+        """graphql-core's does_fragment_condition_match: the type itself, an interface it implements, or a
+        union it belongs to (``... on _Entity``: issue #15 found the unions missing here)."""
         if condition is None or condition == runtime.name:
             return True
-        return any(interface.name == condition for interface in runtime.interfaces)
+        type_ = self.schema.get_type(condition)
+        if isinstance(type_, GraphQLInterfaceType | GraphQLUnionType):
+            return self.schema.is_sub_type(type_, runtime)
+        return False
 
     def _collect(
         self,
