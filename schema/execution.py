@@ -1,0 +1,46 @@
+"""Deterministic execution: of several failing sibling fields, the first in document order is the one reported.
+
+graphql-core resolves sibling fields (and list items) concurrently with ``gather_with_cancel``: the first
+awaitable to *fail in time* wins, and its siblings are cancelled. When a failure propagates null to a parent
+(a non-null root field with a bad argument makes ``data`` null), which error the answer carries then depends
+on which resolver happened to fail first: the same document answered with different errors from one request
+to the next, and differently on the compiled path (schema/compiled), whose fallback fields run in another
+order (issue #15, found by tests/test_differential.py).
+
+:func:`gather_in_document_order` awaits the values in their order instead: values before a failing one have
+finished anyway, so the first failure in document order is the one raised; the values after it are cancelled
+and settled as before. It replaces graphql-core's ``gather_with_cancel`` in its executor module (the one
+place that module looks it up), once, on import.
+"""
+
+from __future__ import annotations
+
+from asyncio import Future, ensure_future, gather
+from collections.abc import Awaitable
+from typing import Any
+
+from graphql.execution import executor
+
+
+async def gather_in_document_order(*awaitables: Awaitable[Any]) -> list[Any]:
+    """Like ``asyncio.gather``: every value runs to its end, even when one fails; then the exception of the
+    first failing value in order is raised. Every sibling's own errors (those caught at a nullable field)
+    are then always recorded, not only those that happened to come before the cancellation."""
+    futures: list[Future[Any]] = [ensure_future(awaitable) for awaitable in awaitables]
+    results = await gather(*futures, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+    return results
+
+
+def install() -> None:
+    """Use :func:`gather_in_document_order` wherever graphql-core's executor gathers fields and list items."""
+    if not hasattr(executor, "gather_with_cancel"):
+        raise RuntimeError(
+            "graphql-core's executor no longer gathers with gather_with_cancel; see schema/execution.py"
+        )
+    executor.gather_with_cancel = gather_in_document_order
+
+
+install()
