@@ -156,6 +156,8 @@ class Generator:
     def __init__(self, seed: int, vocabulary: Vocabulary) -> None:
         self.random = random.Random(seed)
         self.vocabulary = vocabulary
+        self.covered: set[tuple[str, ...]] = set()
+        """What the documents so far selected: (type, field), (type, field, argument), (input type, key)."""
 
     # ------------------------------------------------------------------------------------------ document
 
@@ -227,6 +229,7 @@ class Generator:
     def some_field(self, type_: GraphQLNamedType, depth: int) -> str:
         r = self.random
         if isinstance(type_, GraphQLUnionType) or r.random() < 0.06:
+            self.covered.add((type_.name, "__typename"))
             return self.maybe_alias("__typename")
         assert isinstance(type_, GraphQLObjectType | GraphQLInterfaceType)
         names = [n for n in type_.fields if not n.startswith("_")]
@@ -245,6 +248,7 @@ class Generator:
     def field(self, parent: GraphQLNamedType, name: str, depth: int, *, alias: bool) -> str:
         assert isinstance(parent, GraphQLObjectType | GraphQLInterfaceType)
         definition = parent.fields[name]
+        self.covered.add((parent.name, name))
         arguments = self.arguments(parent.name, name, definition.args)
         # A field with arguments always has a key of its own: the same key with other arguments elsewhere
         # in the selection would not validate.
@@ -257,6 +261,7 @@ class Generator:
         if name == "pageInfo":
             subs = ["hasNextPage", "hasPreviousPage", "startCursor", "endCursor", "__typename"]
             chosen = self.random.sample(subs, self.random.choice((1, 1, 2, 3, 5)))
+            self.covered.update(("PageInfo", sub) for sub in chosen)
             return text + " { " + " ".join(chosen) + " }"
         return text + " " + self.selection(named, _possible(named), depth - 1)
 
@@ -277,6 +282,7 @@ class Generator:
             value = self.value(parent, name, arg_name, arg.type)
             if value is _SKIP:
                 continue
+            self.covered.add((parent, name, arg_name))
             out.append(f"{arg_name}: {self.literal_or_variable(value, arg.type, required)}")
         if (
             parent == "Query"
@@ -387,6 +393,7 @@ class Generator:
             if r.random() < 0.7:
                 continue
             named = get_named_type(input_field.type)
+            self.covered.add((type_.name, name))
             if isinstance(named, GraphQLEnumType):
                 values = list(named.values)
                 out[name] = r.sample(values, r.choice((0, 1, 1, 2, 3)))
@@ -426,3 +433,45 @@ def is_list(type_: Any) -> bool:
     return isinstance(type_, GraphQLList) or (
         isinstance(type_, GraphQLNonNull) and isinstance(type_.of_type, GraphQLList)
     )
+
+
+# ---------------------------------------------------------------------------------- what it found
+
+
+def _fusion_cursor() -> str:
+    return base64.urlsafe_b64encode(b"c1:Fusion:1").decode().rstrip("=")
+
+
+_DEEP = "role"
+for _ in range(3):
+    _DEEP = (
+        f"role participant {{ ... on Municipality {{ involvements(first: 2) {{ nodes {{ {_DEEP} }} }} }} }}"
+    )
+
+FOUND = [  # (issue #15; the letters are the issue's)
+    # (a) an empty connection whose only selection is pageInfo without hasNextPage: null, compiled
+    '{ organization(slug: "stichting-zet") { involvements(filter: {initiativeSlug: "veerkrachtdialoog"}) '
+    "{ pageInfo { hasPreviousPage } } } }",
+    # (e) the same under several parents, some pages longer than one: CardinalityViolation on PostgreSQL
+    "{ municipalities(first: 20) { nodes { code involvements(first: 3) { pageInfo { hasPreviousPage __typename } } } } }",
+    # (b) a type condition on a union the object belongs to
+    '{ municipality(code: "GM0826") { ... on _Entity { __typename } } }',
+    '{ initiative(slug: "sterk-brabant") { ...E } } fragment E on _Entity { ... on Node { id } }',
+    # (c) several errors: in document order on both paths
+    '{ a: organization(slug: "nope") { slug } b: municipalities(after: "nope") { totalCount } '
+    'c: initiative(slug: "nope") { slug } d: municipality(code: "GM9999") { code } }',
+    '{ a: municipalities(first: 3) { nodes { involvements(filter: {organizationSlug: "nope"}) { totalCount } } } '
+    'b: organization(slug: "nope") { slug } }',
+    # (c) a nulled root and a sibling's own error: the same errors every time
+    '{ a: initiatives(filter: {municipalityCode: "GM9999"}) { totalCount } b: organizations { totalCount } '
+    'c: organization(slug: "nope") { slug } }',
+    # (d) node(id:) with an unknown slug in a nested filter: the resolvers' BAD_USER_INPUT
+    '{ node(id: "TXVuaWNpcGFsaXR5OkdNMDg3OQ==") { ... on Municipality { involvements(filter: '
+    '{initiativeSlug: "nope"}) { totalCount } } } }',
+    '{ node(id: "TXVuaWNpcGFsaXR5OkdNOTk5OQ==") { id } }',
+    # (f) deep: too deep for SQLite's parser (not compiled there), compiled on PostgreSQL
+    f"{{ involvements(first: 2) {{ nodes {{ {_DEEP} }} }} }}",
+    # (g) a Fusion's cursor in a nested page under a list: an HTTP 500 from a CancelledError
+    f'{{ municipalities(first: 5) {{ nodes {{ code involvements(after: "{_fusion_cursor()}") {{ totalCount }} }} }} '
+    "initiatives(first: 3) { nodes { slug involvements { nodes { participant { name } } } } } }",
+]

@@ -34,7 +34,21 @@ What falls back to the resolvers, a whole root field at a time, and why:
 - lookups that find nothing (an unknown code or slug in a filter, ``municipality(code:)`` of no
   municipality): the statement returns NULL and the resolvers answer, with their NOT_FOUND/BAD_USER_INPUT;
 - mutations, subscriptions, operations already refused (cost, rate limit) or with pre-execution errors, and
-  ``require_token_for_reads`` without a token (the resolvers' permission error).
+  ``require_token_for_reads`` without a token (the resolvers' permission error);
+- on SQLite, a statement its parser cannot take (nesting beyond its fixed parser stack, e.g. two levels of
+  ``participant { ... on Municipality { involvements ...``): checked once per statement shape by parsing it
+  in an empty in-memory database (``sql.sqlite_parses``), measured in its docstring.
+
+``veerkracht_compiled_fallbacks_total{reason}`` counts each fallback: ``unmapped`` (the cases above that
+are documented as not compiled), ``resolver_error`` (arguments or lookups the resolvers answer with their
+error) and ``statement_failed`` (the database failed a compiled statement: logged with the error and the
+statement, counted on ``CompiledRunner.failed_statements``; a bug or an outage, never expected).
+
+Compiled answers equal the resolvers' (issue #15): tests/test_differential.py sends documents from a seeded
+generator written for this schema (tests/differential.py: fragments on every interface and union, aliases,
+variables with defaults, cursors from earlier answers, filters with unknown keys, partial ``pageInfo``,
+nested and deep pages) to both paths on both databases, first request and prepared repeat, and checks that
+no statement fails and that every field, argument and filter key above is used.
 
 The fields that do not compile run through Strawberry on a copy of the document whose operation keeps only
 them; the compiled Fragments are put back in the original root-field order afterwards. When every root
