@@ -1,16 +1,19 @@
 """Deterministic execution: of several failing sibling fields, the first in document order is the one reported.
 
 graphql-core resolves sibling fields (and list items) concurrently with ``gather_with_cancel``: the first
-awaitable to *fail in time* wins, and its siblings are cancelled. When a failure propagates null to a parent
-(a non-null root field with a bad argument makes ``data`` null), which error the answer carries then depends
-on which resolver happened to fail first: the same document answered with different errors from one request
-to the next, and differently on the compiled path (schema/compiled), whose fallback fields run in another
-order (issue #15, found by tests/test_differential.py).
+awaitable to fail *in time* wins, and its siblings are cancelled. When a failure propagates null to a parent
+(a non-null root field with a bad argument makes ``data`` null), which error the answer carried depended on
+which resolver happened to fail first, and which of the siblings' own errors were listed on whether they
+finished before the cancellation: the same document answered with different errors from one request to the
+next, and differently on the compiled path (schema/compiled), whose fallback fields run in another order
+(issue #15, found by tests/test_differential.py). Cancelling also made a shared DataLoader future raise
+``CancelledError`` in a field that was not cancelled (see schema/loaders.py).
 
-:func:`gather_in_document_order` awaits the values in their order instead: values before a failing one have
-finished anyway, so the first failure in document order is the one raised; the values after it are cancelled
-and settled as before. It replaces graphql-core's ``gather_with_cancel`` in its executor module (the one
-place that module looks it up), once, on import.
+:func:`gather_in_document_order` lets every value finish, then raises the first failure in document order:
+the same errors, in the same order, on every run. The cost: a failing document's siblings run to their end
+instead of being cancelled; a failure is a client's mistake, and that work is bounded by the query cost
+limit like any other. It replaces graphql-core's ``gather_with_cancel`` in its executor module, where that
+module looks it up (fields, list items, resolvers' gathered work), once, on import.
 """
 
 from __future__ import annotations
