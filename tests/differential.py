@@ -167,6 +167,8 @@ class Generator:
         """(name, type condition, possible types, text) of the fragments defined so far."""
         self.definitions: list[str] = []
         self.variables: dict[str, Any] = {}
+        self.sources: dict[str, tuple[Any, ...]] = {}
+        """Where each variable is used: (parent type, field, argument, type), to draw other values."""
         self.counter = 0
         roots: list[str] = []
         # Mostly shallow documents; now and then a deep one (nested pages in nested pages).
@@ -181,6 +183,11 @@ class Generator:
         fragments = [text for *_, text in self.fragments]
         r.shuffle(fragments)
         return Document(" ".join([body, *fragments]), dict(self.variables))
+
+    def other_variables(self, document: Document) -> dict[str, Any]:
+        """Other values for the variables of the last document (the same ones given, the same ones left out):
+        its repeat with these is a prepared read with other arguments."""
+        return {name: _json(self.value(*self.sources[name])) for name in document.variables}
 
     def _name(self, prefix: str) -> str:
         self.counter += 1
@@ -283,19 +290,24 @@ class Generator:
             if value is _SKIP:
                 continue
             self.covered.add((parent, name, arg_name))
-            out.append(f"{arg_name}: {self.literal_or_variable(value, arg.type, required)}")
+            source = (parent, name, arg_name, arg.type)
+            out.append(f"{arg_name}: {self.literal_or_variable(value, arg.type, required, source)}")
         if (
             parent == "Query"
             and name == "municipality"
             and not any(a.startswith(("code", "name")) for a in out)
         ):
-            out.append(f"code: {self.literal_or_variable(self.code(), args['code'].type, False)}")
+            source = (parent, name, "code", args["code"].type)
+            out.append(f"code: {self.literal_or_variable(self.code(), args['code'].type, False, source)}")
         return out
 
-    def literal_or_variable(self, value: Any, type_: GraphQLInputType, required: bool) -> str:
+    def literal_or_variable(
+        self, value: Any, type_: GraphQLInputType, required: bool, source: tuple[Any, ...]
+    ) -> str:
         r = self.random
         if r.random() < 0.3:
             name = self._name("v")
+            self.sources[name] = source
             nullable = type_.of_type if isinstance(type_, GraphQLNonNull) else type_
             declared = str(type_) if required or r.random() < 0.5 else str(nullable)
             roll = r.random()
