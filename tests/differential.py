@@ -187,7 +187,12 @@ class Generator:
     def other_variables(self, document: Document) -> dict[str, Any]:
         """Other values for the variables of the last document (the same ones given, the same ones left out):
         its repeat with these is a prepared read with other arguments."""
-        return {name: _json(self.value(*self.sources[name])) for name in document.variables}
+        return {
+            name: (self.random.random() < 0.5)
+            if self.sources[name][0] == "@"
+            else _json(self.value(*self.sources[name]))
+            for name in document.variables
+        }
 
     def _name(self, prefix: str) -> str:
         self.counter += 1
@@ -218,20 +223,20 @@ class Generator:
 
     def inline(self, type_: GraphQLNamedType, possible: frozenset[str], depth: int) -> str:
         if self.random.random() < 0.25:
-            return "... " + self.selection(type_, possible, depth)
+            return "..." + self.directive() + " " + self.selection(type_, possible, depth)
         condition, narrowed = self._condition(possible)
-        return f"... on {condition.name} " + self.selection(condition, narrowed, depth)
+        return f"... on {condition.name}{self.directive()} " + self.selection(condition, narrowed, depth)
 
     def spread(self, type_: GraphQLNamedType, possible: frozenset[str], depth: int) -> str:
         r = self.random
         reusable = [f for f in self.fragments if f[2] & possible]
         if reusable and r.random() < 0.3:
-            return "..." + r.choice(reusable)[0]
+            return "..." + r.choice(reusable)[0] + self.directive()
         condition, narrowed = self._condition(possible)
         name = self._name("F")
         text = f"fragment {name} on {condition.name} " + self.selection(condition, narrowed, depth)
         self.fragments.append((name, condition.name, narrowed, text))
-        return "..." + name
+        return "..." + name + self.directive()
 
     def some_field(self, type_: GraphQLNamedType, depth: int) -> str:
         r = self.random
@@ -249,6 +254,27 @@ class Generator:
         named = get_named_type(type_.fields[name].type)
         return depth <= 0 and not isinstance(named, GraphQLScalarType | GraphQLEnumType)
 
+    def directive(self) -> str:
+        """Now and then ``@include``/``@skip``, its condition a literal or a Boolean variable."""
+        r = self.random
+        if r.random() > 0.08:
+            return ""
+        which = r.choice(("include", "skip"))
+        self.covered.add(("@", which))
+        condition = r.random() < 0.5
+        if r.random() < 0.3:
+            return f" @{which}(if: {str(condition).lower()})"
+        name = self._name("v")
+        if r.random() < 0.3:
+            self.definitions.append(f"${name}: Boolean = {str(not condition).lower()}")
+            if r.random() < 0.5:
+                return f" @{which}(if: ${name})"  # left out: the default
+        else:
+            self.definitions.append(f"${name}: Boolean!")
+        self.variables[name] = condition
+        self.sources[name] = ("@", which, "if", None)
+        return f" @{which}(if: ${name})"
+
     def maybe_alias(self, name: str) -> str:
         return f"{self._name('a')}: {name}" if self.random.random() < 0.2 else name
 
@@ -262,6 +288,7 @@ class Generator:
         text = f"{self._name('a')}: {name}" if alias or arguments else name
         if arguments:
             text += f"({', '.join(arguments)})"
+        text += self.directive()
         named = get_named_type(definition.type)
         if isinstance(named, GraphQLScalarType | GraphQLEnumType):
             return text

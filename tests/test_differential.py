@@ -171,6 +171,7 @@ def compiled_surface() -> set[tuple[str, ...]]:
     surface |= {("Municipality", "active"), ("Municipality", "active", "on")}
     surface |= {("Involvement", "initiative"), ("Involvement", "participant")}
     surface |= {("PageInfo", name) for name in ("hasNextPage", "hasPreviousPage", "startCursor", "endCursor")}
+    surface |= {("@", "include"), ("@", "skip")}
     for filter_type in ("MunicipalityFilter", "InitiativeFilter", "InvolvementFilter"):
         input_type = SCHEMA.get_type(filter_type)
         assert isinstance(input_type, GraphQLInputObjectType)
@@ -200,3 +201,19 @@ async def test_a_node_of_nothing_is_null_and_compiled(compiled_app: Api) -> None
     data = await compiled_app.data('{ node(id: "TXVuaWNpcGFsaXR5OkdNOTk5OQ==") { id } }')
     assert data == {"node": None}
     assert _counter("compiled") - before == 1
+
+
+async def test_include_and_skip_compile(compiled_app: Api, resolver_app: Api) -> None:
+    """@include/@skip, by literals and variables, on fields, inline fragments and spreads: compiled (the plan
+    for each outcome of the directives), and answered as the resolvers do."""
+    query = """query($yes: Boolean!, $no: Boolean = false) {
+      municipalities(first: 2) { nodes { code @include(if: $yes) name @skip(if: $no)
+        ... on Node @include(if: $no) { id } ...M @skip(if: true) } }
+      a: municipality(code: "GM0879") @skip(if: $yes) { code } }
+    fragment M on Municipality { province }"""
+    for yes in (True, False):
+        before = _counter("compiled")
+        found, answer = await differences(compiled_app, resolver_app, query, {"yes": yes})
+        assert not found, found
+        assert list(json.loads(answer)["data"]) == (["municipalities"] if yes else ["municipalities", "a"])
+        assert _counter("compiled") - before == (2 if yes else 4)  # each root, in the answer and its repeat

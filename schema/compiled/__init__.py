@@ -28,7 +28,11 @@ What falls back to the resolvers, a whole root field at a time, and why:
   ``members``, ``fusions``, ``dataset``, ``changes``, ``nodes``, ``_entities``, ...), and
   ``involvements(includePredecessors: true)`` (a graph walk in Python);
 - ``municipality(name:)`` (its tie-breaking between current and dissolved namesakes lives in Python);
-- any directive (``@include``/``@skip``) in the operation;
+- directives other than ``@include``/``@skip``. Those two compile (by literal or variable, on fields,
+  inline fragments and spreads): the plan is made for the request's outcomes of the document's directives
+  and cached by them. Such a document is not a prepared read (schema/compiled/prepared.py holds plans that
+  must fit any variables): its repeats go through the pipeline and compile there. Measured cost: one walk of
+  the document per text (cached) and one evaluation per directive per request;
 - arguments the resolvers answer with an error (``first`` out of range, a bad cursor, a bad code, an empty
   folded search, ...): checked in Python before compiling, so that the resolvers produce the exact error;
 - lookups that find nothing (an unknown code or slug in a filter, ``municipality(code:)`` of no
