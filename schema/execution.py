@@ -6,8 +6,10 @@ awaitable to fail *in time* wins, and its siblings are cancelled. When a failure
 which resolver happened to fail first, and which of the siblings' own errors were listed on whether they
 finished before the cancellation: the same document answered with different errors from one request to the
 next, and differently on the compiled path (schema/compiled), whose fallback fields run in another order
-(issue #15, found by tests/test_differential.py). Cancelling also made a shared DataLoader future raise
-``CancelledError`` in a field that was not cancelled (see schema/loaders.py).
+(issue #15, found by tests/test_differential.py). And cancelling a sibling that waited for a DataLoader
+key cancelled the key's future, which every field loading that key shares: a field outside the nulled
+subtree then got an ``asyncio.CancelledError``, which no GraphQL error handling catches, an HTTP 500 (20 of
+20 requests of tests/differential.py FOUND's "(g)" document before this module, 0 after).
 
 :func:`gather_in_document_order` lets every value finish, then raises the first failure in document order:
 the same errors, in the same order, on every run. The cost: a failing document's siblings run to their end

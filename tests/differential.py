@@ -510,7 +510,11 @@ FOUND = [  # (issue #15; the letters are the issue's)
     '{ node(id: "TXVuaWNpcGFsaXR5OkdNOTk5OQ==") { id } }',
     # (f) deep: too deep for SQLite's parser (not compiled there), compiled on PostgreSQL
     f"{{ involvements(first: 2) {{ nodes {{ {_DEEP} }} }} }}",
-    # (g) a Fusion's cursor in a nested page under a list: an HTTP 500 from a CancelledError
+    # (g) a failing sibling cancelled a shared DataLoader future: an HTTP 500 from a CancelledError (every time)
+    f'{{ a: municipality(code: "GM0879") {{ x: involvements(first: 2) {{ nodes {{ role }} }} '
+    f'y: involvements(after: "{_fusion_cursor()}") {{ totalCount }} }} '
+    'b: municipality(code: "GM0879") { involvements(first: 2) { nodes { role } } } }',
+    # (g) a Fusion's cursor in a nested page under a list
     f'{{ municipalities(first: 5) {{ nodes {{ code involvements(after: "{_fusion_cursor()}") {{ totalCount }} }} }} '
     "initiatives(first: 3) { nodes { slug involvements { nodes { participant { name } } } } } }",
 ]
