@@ -52,7 +52,7 @@ OTHER_ROOTS = ("fusions", "dataset", "nodes")
 
 NOT_COMPILED = {
     "sources", "regions", "formedBy", "dissolvedBy", "predecessors", "successors", "current",
-    "reportedFigures", "unresolvedMentions", "members", "membersSources", "memberOf",
+    "reportedFigures", "unresolvedMentions", "members", "membersSources", "memberOf", "boundary",
 }  # fmt: skip
 """Fields documented (schema/compiled/__init__.py) as answered by the resolvers."""
 RARE = 0.03

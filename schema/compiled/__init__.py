@@ -25,7 +25,7 @@ functions registered on each pooled SQLite connection). The text goes into the r
 What falls back to the resolvers, a whole root field at a time, and why:
 
 - fields without a mapping (``sources``, ``regions``, ``predecessors``, ``formedBy``, ``reportedFigures``,
-  ``members``, ``fusions``, ``dataset``, ``changes``, ``nodes``, ``_entities``, ...), and
+  ``members``, ``fusions``, ``dataset``, ``changes``, ``nodes``, ``_entities``, ``boundary``, ...), and
   ``involvements(includePredecessors: true)`` (a graph walk in Python);
   not mapped yet (issue #15 item 1 is open for them). What staying off costs, as measured in issue #15
   (PostgreSQL, 2 workers, varied variables): ``municipality { involvements(includePredecessors: true) }``
