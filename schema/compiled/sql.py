@@ -44,10 +44,13 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+from sqlalchemy.pool import StaticPool
 from strawberry.relay import GlobalID
 
+from app.db import Base
 from app.models import (
     Initiative,
     InitiativeTheme,
@@ -743,27 +746,39 @@ class Builder:
         return select(cast(value, Text))
 
 
-_SQLITE_PARSER = sqlite3.connect(":memory:", check_same_thread=False)
-"""An empty SQLite database, only to parse statements in (see :func:`sqlite_parses`)."""
+_SQLITE_PARSER: list[sqlite3.Connection] = []
+"""An in-memory SQLite database with the app's tables and functions, only to prepare statements in."""
 _POSTCOMPILE = re.compile(r"__\[POSTCOMPILE_\w+\]")
 
 
+def _parser() -> sqlite3.Connection:
+    if not _SQLITE_PARSER:
+        connection = sqlite3.connect(":memory:", check_same_thread=False)
+        engine = create_sync_engine("sqlite://", creator=lambda: connection, poolclass=StaticPool)
+        Base.metadata.create_all(engine)
+        connection.create_function("vk_b64", 1, sqlite_b64, deterministic=True)
+        connection.create_function("vk_cursor", 1, sqlite_cursor, deterministic=True)
+        _SQLITE_PARSER.append(connection)
+    return _SQLITE_PARSER[0]
+
+
 def sqlite_parses(statement: Select[Any]) -> bool:
-    """Whether SQLite's parser takes the statement.
+    """Whether SQLite prepares the statement.
 
     Its parser has a fixed stack (YYSTACKDEPTH, 100 in the builds Python ships): a statement nested too
     deeply fails with "parser stack overflow" when it is prepared, and used to fall back to the resolvers
     on every request (issue #15: 814 times in one generated run). How deep is too deep depends on the
     grammar, not on a count we could keep (measured on SQLite 3.40.1: two levels of ``participant { ... on
     Municipality { involvements ...`` overflow at 24 nested parentheses, a CASE over several lookups at
-    fewer), so the statement is parsed once, when it is built, in an empty in-memory database: a parse
-    that gets as far as "no such table" took the statement. About 0.1-0.5 ms per new statement shape, which
-    is then cached (schema/compiled/prepared.py); a statement SQLite cannot parse is a documented fallback
-    (``unmapped``), not a failed statement.
+    fewer), so the statement is prepared once, when it is built, in an in-memory database with the app's
+    tables and functions (``EXPLAIN``, nothing runs; an empty database was not enough: a lookup's "no such
+    table" could end the parse before its deep part, 4 overflows in a 2,500-document run). About 0.1 ms per
+    new statement shape, which is then cached (schema/compiled/prepared.py); a statement SQLite cannot
+    prepare is a documented fallback (``unmapped``), not a failed statement.
     """
     sql = _POSTCOMPILE.sub("?", str(statement.compile(dialect=_SQLITE)))
     try:
-        _SQLITE_PARSER.execute(sql)
+        _parser().execute("EXPLAIN " + sql, [None] * sql.count("?"))
     except sqlite3.Error as error:
         return "parser stack overflow" not in str(error)
     return True
