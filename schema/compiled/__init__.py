@@ -46,8 +46,8 @@ What falls back to the resolvers, a whole root field at a time, and why:
 - mutations, subscriptions, operations already refused (cost, rate limit) or with pre-execution errors, and
   ``require_token_for_reads`` without a token (the resolvers' permission error);
 - on SQLite, a statement its parser cannot take (nesting beyond its fixed parser stack, e.g. two levels of
-  ``participant { ... on Municipality { involvements ...``): checked once per statement shape by parsing it
-  in an empty in-memory database (``sql.sqlite_parses``), measured in its docstring.
+  ``participant { ... on Municipality { involvements ...``): checked once per statement shape by preparing
+  it in an in-memory database with the app's tables (``sql.sqlite_parses``), measured in its docstring.
 
 ``veerkracht_compiled_fallbacks_total{reason}`` counts each fallback: ``unmapped`` (the cases above that
 are documented as not compiled), ``resolver_error`` (arguments or lookups the resolvers answer with their
