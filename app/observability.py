@@ -231,3 +231,11 @@ COMPILED_ROOT_FIELDS = Counter(
     "Query root fields answered by one compiled SQL statement (compiled) or by the resolvers (fallback).",
     ["result"],
 )
+COMPILED_FALLBACKS = Counter(
+    "veerkracht_compiled_fallbacks",
+    "Query root fields the resolvers answered instead of a compiled statement, by reason: unmapped (a field "
+    "or argument documented in schema/compiled/__init__.py as not compiled), resolver_error (arguments or "
+    "lookups the resolvers answer with their error), statement_failed (the database refused or failed a "
+    "compiled statement: a bug or an outage, logged with the error; expected to stay at zero).",
+    ["reason"],
+)

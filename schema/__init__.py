@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 import strawberry
 from graphql import GraphQLError, print_schema
@@ -13,6 +14,7 @@ from strawberry.types import ExecutionContext
 from strawberry.types.info import Info
 
 from app.observability import current_request
+from schema import execution as _execution  # noqa: F401  (first failure in document order, on import)
 from schema.changes import Subscription
 from schema.compiled import CompiledReads
 from schema.errors import INTERNAL_SERVER_ERROR, bad_input, classify
@@ -31,6 +33,13 @@ from schema.persisted import TrustedDocuments
 from schema.provenance import SourceDocument
 from schema.query import Query as DataQuery
 from schema.webhooks import Webhook, WebhookMutation, WebhookQuery
+
+
+def _document_order(error: GraphQLError) -> tuple[Any, ...]:
+    """Where an error's field is in the document, then its path (list items in index order)."""
+    location = (error.locations[0].line, error.locations[0].column) if error.locations else (1 << 62, 0)
+    path = tuple((0, item, "") if isinstance(item, int) else (1, 0, item) for item in error.path or ())
+    return (*location, path)
 
 
 class Schema(strawberry.federation.Schema):
@@ -57,6 +66,10 @@ class Schema(strawberry.federation.Schema):
         Each unexpected error gets an ``errorId``, logged with it; in production its message (which may
         hold SQL or internals) is replaced by one that gives only that id, for the operator to look up.
         """
+        # Document order, on both paths (issue #15): graphql-core lists errors as its gathered fields finish,
+        # and the compiled path (schema/compiled) as its root fields do. Sorted in place: ``errors`` is the
+        # list the answer carries.
+        errors.sort(key=_document_order)
         codes = [classify(error) for error in errors]
         settings = getattr(getattr(execution_context, "context", None), "settings", None)
         record = current_request.get()

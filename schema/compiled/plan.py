@@ -14,15 +14,26 @@ from graphql import (
     FragmentDefinitionNode,
     FragmentSpreadNode,
     GraphQLField,
+    GraphQLIncludeDirective,
+    GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLSchema,
+    GraphQLSkipDirective,
+    GraphQLUnionType,
     InlineFragmentNode,
+    SelectionNode,
     SelectionSetNode,
 )
+from graphql.execution.values import VariableValues, get_directive_values
 
 
 class NotCompilable(Exception):
     """This root field (or this request's arguments for it) is answered by the resolvers."""
+
+
+UNMAPPED_ARGUMENTS = frozenset({"includePredecessors", "municipality by name", "too deep"})
+"""NotCompilable reasons documented as not compiled (schema/compiled/__init__.py); the rest are arguments
+the resolvers answer with an error."""
 
 
 @dataclass(eq=False)
@@ -139,10 +150,31 @@ NODE_TYPES = ("Municipality", "Initiative", "Organization", "Involvement")
 
 
 class Planner:
-    def __init__(self, schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode]) -> None:
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        fragments: dict[str, FragmentDefinitionNode],
+        variables: VariableValues | None = None,
+    ) -> None:
         self.schema = schema
         self.fragments = fragments
+        self.variables = variables
+        """For ``@include``/``@skip``: without them, any directive makes the field NotCompilable."""
         self.indexed: list[Any] = []
+
+    def included(self, node: SelectionNode) -> bool:
+        """graphql-core's should_include_node; NotCompilable for any other directive. A plan built with
+        variables holds for their directive outcomes only (schema.compiled.extension keys its cache by
+        them)."""
+        if not node.directives:
+            return True
+        if self.variables is None or any(d.name.value not in ("skip", "include") for d in node.directives):
+            raise NotCompilable("directive")
+        skip = get_directive_values(GraphQLSkipDirective, node, self.variables)
+        if skip and skip["if"] is True:
+            return False
+        include = get_directive_values(GraphQLIncludeDirective, node, self.variables)
+        return not (include and include["if"] is False)
 
     # ------------------------------------------------------------------------------- field collection
 
@@ -156,9 +188,14 @@ class Planner:
         return fields
 
     def _matches(self, condition: str | None, runtime: GraphQLObjectType) -> bool:
+        """graphql-core's does_fragment_condition_match: the type itself, an interface it implements, or a
+        union it belongs to (``... on _Entity``: issue #15 found the unions missing here)."""
         if condition is None or condition == runtime.name:
             return True
-        return any(interface.name == condition for interface in runtime.interfaces)
+        type_ = self.schema.get_type(condition)
+        if isinstance(type_, GraphQLInterfaceType | GraphQLUnionType):
+            return self.schema.is_sub_type(type_, runtime)
+        return False
 
     def _collect(
         self,
@@ -168,8 +205,8 @@ class Planner:
         visited: set[str],
     ) -> None:
         for selection in selection_set.selections:
-            if selection.directives:
-                raise NotCompilable("directive")
+            if not self.included(selection):
+                continue
             if isinstance(selection, FieldNode):
                 key = selection.alias.value if selection.alias else selection.name.value
                 fields.setdefault(key, []).append(selection)
@@ -293,16 +330,20 @@ class Planner:
 
 
 def plan_root(
-    schema: GraphQLSchema, fragments: dict[str, FragmentDefinitionNode], nodes: list[FieldNode]
+    schema: GraphQLSchema,
+    fragments: dict[str, FragmentDefinitionNode],
+    nodes: list[FieldNode],
+    variables: VariableValues | None = None,
 ) -> RootPlan:
-    """The plan of one root field (all the field nodes of its response key); NotCompilable if none."""
+    """The plan of one root field (all the field nodes of its response key, those the root's ``@include``/
+    ``@skip`` kept); NotCompilable if none. ``variables`` only for the document's directives."""
     query = schema.query_type
     assert query is not None
     name = nodes[0].name.value
     definition = query.fields.get(name)
-    if definition is None or nodes[0].directives:
+    if definition is None:
         raise NotCompilable(name)
-    planner = Planner(schema, fragments)
+    planner = Planner(schema, fragments, variables)
     if name in ROOT_CONNECTIONS:
         connection = planner.connection(nodes, definition, name, ROOT_CONNECTIONS[name], None)
         return RootPlan("connection", nodes[0], definition, connection=connection, nodes=planner.indexed)

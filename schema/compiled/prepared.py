@@ -71,9 +71,11 @@ def bind_statement(
     root = bind_root(plan, variables)
     bound = bind(plan, variables, max_page_size)
     shapes = [b.shape for b in bound]
-    statement: Select[Any] = _STATEMENTS.get_or(
+    statement: Select[Any] | None = _STATEMENTS.get_or(
         (plan, dialect.name, root.shape, tuple(shapes)), lambda: build(dialect, plan, root.shape, shapes)
     )
+    if statement is None:
+        raise NotCompilable("too deep")
     params = dict(root.params)
     for item in bound:
         params.update(item.params)

@@ -23,6 +23,7 @@ anyway raises :class:`RunFailed`; the caller then answers through the resolvers,
 from __future__ import annotations
 
 import logging
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -32,7 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from app.db import CONNECT_TIMEOUT_SECONDS, POOL_TIMEOUT_SECONDS
-from app.observability import count_statement
+from app.observability import COMPILED_FALLBACKS, count_statement
 from app.services.audit import DATA_VERSION
 from schema.compiled.prepared import Lru, PreparedReads
 from schema.compiled.sql import DIALECTS, Dialect, sqlite_b64, sqlite_cursor
@@ -52,6 +53,9 @@ _DATABASE_ERRORS = (
     OSError,
     TimeoutError,
 )
+
+
+_FAILED = COMPILED_FALLBACKS.labels("statement_failed")
 
 
 class RunFailed(Exception):
@@ -94,6 +98,7 @@ class _AsyncpgConnection:
         try:
             return await self.connection.fetchval(sql, *arguments)
         except _DATABASE_ERRORS as error:
+            self.runner.statement_failed(sql, error)
             raise RunFailed(str(error)) from error
 
     async def version(self) -> int:
@@ -107,8 +112,9 @@ class _AsyncpgConnection:
 
 
 class _EngineConnection:
-    def __init__(self, connection: AsyncConnection) -> None:
+    def __init__(self, connection: AsyncConnection, runner: CompiledRunner) -> None:
         self.connection = connection
+        self.runner = runner
 
     async def version(self) -> int:
         try:
@@ -120,6 +126,7 @@ class _EngineConnection:
         try:
             value = (await self.connection.execute(statement, params)).scalar()
         except SQLAlchemyError as error:
+            self.runner.statement_failed(str(statement), error)
             raise RunFailed(str(error)) from error
         return None if value is None else str(value)
 
@@ -160,7 +167,7 @@ class _Checkout:
             except SQLAlchemyError as error:
                 await self._close_engine_connection()
                 raise RunFailed(str(error)) from error
-            return _EngineConnection(connection)
+            return _EngineConnection(connection, runner)
         pool = runner._pool
         if pool is None:
             raise RunFailed("not started")
@@ -208,6 +215,23 @@ class CompiledRunner:
         self._pool: asyncpg.Pool | None = None
         self._compiled = Lru()
         """statement -> its _Positional form."""
+        self.failed_statements = 0
+        """Compiled statements the database failed (each answered by the resolvers instead): a bug in the
+        compiled path or an outage; tests/test_differential.py keeps it at zero."""
+        self.recent_failures: deque[str] = deque(maxlen=10)
+        """The last failures' errors (for the tests' messages; the log has the statements)."""
+
+    def statement_failed(self, sql: str, error: BaseException) -> None:
+        """Count and log a statement the database failed: its fallback to the resolvers must not go unseen."""
+        self.failed_statements += 1
+        self.recent_failures.append(f"{type(error).__name__}: {str(error)[:300]}")
+        _FAILED.inc()
+        logger.warning(
+            "a compiled statement failed (%s: %s); the resolvers answer instead. Statement: %.2000s",
+            type(error).__name__,
+            error,
+            sql,
+        )
 
     def positional(self, statement: Select[Any]) -> _Positional:
         positional: _Positional = self._compiled.get_or(

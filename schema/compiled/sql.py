@@ -13,6 +13,8 @@ cursor is); every value is a bound parameter.
 from __future__ import annotations
 
 import base64
+import re
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -42,9 +44,13 @@ from sqlalchemy import (
     select,
     true,
 )
+from sqlalchemy import create_engine as create_sync_engine
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.dialects.postgresql import ARRAY, aggregate_order_by
+from sqlalchemy.pool import StaticPool
 from strawberry.relay import GlobalID
 
+from app.db import Base
 from app.models import (
     Initiative,
     InitiativeTheme,
@@ -656,6 +662,8 @@ class Builder:
             return d.base64(_cat(_text(f"c1:{plan.item_type}:"), d.text(id_)), urlsafe=True)
 
         pairs: list[tuple[str, ColumnElement[Any]]] = []
+        aggregated = False
+        """Whether the object aggregates over the page's rows (then it selects from the page)."""
         for part_key, part in plan.parts:
             what = part[0]
             if what == "typename":
@@ -672,6 +680,7 @@ class Builder:
             elif what == "pageInfo":
                 info: list[tuple[str, ColumnElement[Any]]] = []
                 for info_key, name in part[1]:
+                    aggregated = aggregated or name in ("hasNextPage", "startCursor", "endCursor")
                     if name == "hasNextPage":
                         info.append((info_key, d.boolean(func.count() > first)))
                     elif name == "hasPreviousPage":
@@ -684,6 +693,7 @@ class Builder:
                         info.append((info_key, literal_column("'PageInfo'")))
                 pairs.append((part_key, d.obj(info)))
             elif what == "edges":
+                aggregated = True
                 edge: list[tuple[str, ColumnElement[Any]]] = []
                 for edge_key, name in part[1]:
                     if name == "cursor":
@@ -694,12 +704,16 @@ class Builder:
                         edge.append((edge_key, literal_column(f"'{plan.item_type}Edge'")))
                 pairs.append((part_key, d.array(d.obj(edge), page.c.id, in_page)))
             else:
+                aggregated = True
                 pairs.append(
                     (part_key, d.array(self.obj(part[1], page_cols, inner_scope), page.c.id, in_page))
                 )
         statement = select(d.obj(pairs))
-        if any(part[0] in ("pageInfo", "edges", "nodes") for _, part in plan.parts):
-            # An aggregate over the page: one row, even for an empty page.
+        if aggregated:
+            # An aggregate over the page: one row, even for an empty page. Without one (a pageInfo of only
+            # hasPreviousPage or __typename, issue #15), selecting from the page would give a row per item:
+            # none for an empty page (the connection answered null) and several for a longer one (on
+            # PostgreSQL a CardinalityViolation).
             statement = statement.select_from(page)
         if scope:
             statement = statement.correlate(*_flat(scope))
@@ -732,7 +746,52 @@ class Builder:
         return select(cast(value, Text))
 
 
+_SQLITE_PARSER: list[sqlite3.Connection] = []
+"""An in-memory SQLite database with the app's tables and functions, only to prepare statements in."""
+_POSTCOMPILE = re.compile(r"__\[POSTCOMPILE_\w+\]")
+
+
+def _parser() -> sqlite3.Connection:
+    if not _SQLITE_PARSER:
+        connection = sqlite3.connect(":memory:", check_same_thread=False)
+        engine = create_sync_engine("sqlite://", creator=lambda: connection, poolclass=StaticPool)
+        Base.metadata.create_all(engine)
+        connection.create_function("vk_b64", 1, sqlite_b64, deterministic=True)
+        connection.create_function("vk_cursor", 1, sqlite_cursor, deterministic=True)
+        _SQLITE_PARSER.append(connection)
+    return _SQLITE_PARSER[0]
+
+
+def sqlite_parses(statement: Select[Any]) -> bool:
+    """Whether SQLite prepares the statement.
+
+    Its parser has a fixed stack (YYSTACKDEPTH, 100 in the builds Python ships): a statement nested too
+    deeply fails with "parser stack overflow" when it is prepared, and used to fall back to the resolvers
+    on every request (issue #15: 814 times in one generated run). How deep is too deep depends on the
+    grammar, not on a count we could keep (measured on SQLite 3.40.1: two levels of ``participant { ... on
+    Municipality { involvements ...`` overflow at 24 nested parentheses, a CASE over several lookups at
+    fewer), so the statement is prepared once, when it is built, in an in-memory database with the app's
+    tables and functions (``EXPLAIN``, nothing runs; an empty database was not enough: a lookup's "no such
+    table" could end the parse before its deep part, 4 overflows in a 2,500-document run). About 0.1 ms per
+    new statement shape, which is then cached (schema/compiled/prepared.py); a statement SQLite cannot
+    prepare is a documented fallback (``unmapped``), not a failed statement.
+    """
+    sql = _POSTCOMPILE.sub("?", str(statement.compile(dialect=_SQLITE)))
+    try:
+        _parser().execute("EXPLAIN " + sql, [None] * sql.count("?"))
+    except sqlite3.Error as error:
+        return "parser stack overflow" not in str(error)
+    return True
+
+
+_SQLITE = sqlite_dialect.dialect()
+
+
 def build(
     dialect: Dialect, plan: RootPlan, root_shape: tuple[Any, ...], shapes: list[tuple[Any, ...]]
-) -> Select[Any]:
-    return Builder(dialect, plan, shapes).root(root_shape)
+) -> Select[Any] | None:
+    """The statement, or None when this database cannot take it (too deep for SQLite's parser)."""
+    statement = Builder(dialect, plan, shapes).root(root_shape)
+    if dialect.name == "sqlite" and not sqlite_parses(statement):
+        return None
+    return statement
