@@ -10,7 +10,7 @@ from app.models.initiative import (
     ReportedFigure,
     UnresolvedMention,
 )
-from app.models.participant import Membership, Municipality, Organization, Participant
+from app.models.participant import Membership, Municipality, MunicipalityAlias, Organization, Participant
 from app.models.provenance import Citation, DatasetLoad, SourceDocument
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "Involvement",
     "Membership",
     "Municipality",
+    "MunicipalityAlias",
     "MunicipalityBoundary",
     "Organization",
     "Participant",

@@ -54,7 +54,7 @@ from app.models import (
     Organization,
     Participant,
 )
-from app.models.enums import OrganizationKind, ParticipantType
+from app.models.enums import Language, OrganizationKind, ParticipantType
 from app.services.pagination import parse_key
 from app.services.text import fold, fold_words, storable
 from schema.compiled.plan import ConnectionPlan, Leaf, NotCompilable, ObjectPlan, RefPlan, RootPlan
@@ -72,10 +72,19 @@ _T_MEMBERSHIP = Membership.__table__
 
 ENTITY_COLUMNS = {
     "Municipality": ("id", "name", "code", "province", "founded_on", "dissolved_on"),
-    "Organization": ("id", "name", "slug", "kind", "website", "description", "version", "updated_at"),
-    "Initiative": ("id", "slug", "name", "kind", "status", "summary", "version", "updated_at"),
-    "Involvement": ("id", "initiative_id", "participant_id", "role", "description", "version", "updated_at"),
-}
+    "Organization": (
+        "id", "name", "slug", "kind", "website", "description", "description_en", "basis", "basis_note",
+        "basis_note_en", "members_as_of", "version", "updated_at",
+    ),
+    "Initiative": (
+        "id", "slug", "name", "kind", "status", "summary", "summary_en", "basis", "basis_note",
+        "basis_note_en", "version", "updated_at",
+    ),
+    "Involvement": (
+        "id", "initiative_id", "participant_id", "role", "description", "description_en", "basis",
+        "basis_note", "basis_note_en", "version", "updated_at",
+    ),
+}  # fmt: skip
 
 Cols = dict[str, ColumnElement[Any]]
 
@@ -174,6 +183,9 @@ def bind_root(plan: RootPlan, variables: VariableValues) -> Bound:
 
 def _bind_item(item: Any, args: dict[str, Any], max_page_size: int, prefix: str) -> Bound:
     params: dict[str, Any] = {}
+    if isinstance(item, Leaf) and item.kind == "text":  # summary(language:), description(language:), ...
+        language = args.get("language")
+        return Bound((_value(language) if language is not None else Language.NL.value,))
     if isinstance(item, Leaf):  # active(on:)
         on = args.get("on")
         params["day"] = on if on is not None else today()
@@ -563,6 +575,11 @@ class Builder:
         if leaf.kind == "typename":
             return literal_column(f"'{leaf.type_name}'")
         if leaf.kind == "column":
+            return cols[leaf.column]
+        if leaf.kind == "text":
+            # As schema.language.in_language: English where a translation exists, else Dutch.
+            if self.shapes[leaf.index] == (Language.EN.value,):
+                return func.coalesce(cols[leaf.column + "_en"], cols[leaf.column])
             return cols[leaf.column]
         if leaf.kind == "date":
             return d.date(cols[leaf.column])
