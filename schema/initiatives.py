@@ -18,7 +18,7 @@ from app.services.filters import InitiativeCriteria, InvolvementCriteria
 from app.services.pagination import Page, PageRequest
 from app.services.text import fold, fold_words
 from schema.context import Info
-from schema.errors import bad_input
+from schema.errors import OUTSIDE_PROVINCE, bad_input, unknown_code
 from schema.language import LanguageArg, in_language, in_language_or_none
 from schema.nodes import integer_keys, load_nodes, reference_key
 from schema.pagination import AfterArg, CountedConnection, FirstArg, page_request
@@ -358,9 +358,13 @@ class InitiativeConnection(CountedConnection[Initiative]):
 async def municipality_id_for(info: Info, code: str, argument: str) -> int:
     from schema.participants import check_code
 
-    row = await info.context.loaders.municipality_by_code.load(check_code(code, argument))
+    normal = check_code(code, argument)
+    row = await info.context.loaders.municipality_by_code.load(normal)
     if row is None:
-        raise bad_input(argument, f"there is no municipality with code {code!r}")
+        error = unknown_code(argument, normal)
+        if (error.extensions or {}).get("code") == OUTSIDE_PROVINCE:
+            raise error
+        raise bad_input(argument, f"er is geen gemeente met code {code!r}")
     return int(row.id)
 
 

@@ -42,11 +42,21 @@ def today() -> dt.date:
     return dt.datetime.now(_PROVINCE_TIMEZONE).date()
 
 
+def normal_code(code: str) -> str | None:
+    """A CBS code in any case (``gm0796``) as stored (``GM0796``); None if it is not one."""
+    # fullmatch and [0-9]: `^GM\d{4}$` let "GM0879\n" and Arabic-Indic digits through. ASCII only, so that
+    # upper() cannot turn another letter into G or M.
+    upper = code.upper() if code.isascii() else code
+    return upper if CODE_PATTERN.fullmatch(upper) else None
+
+
 def check_code(code: str, argument: str) -> str:
-    # fullmatch and [0-9]: `^GM\d{4}$` let "GM0879\n" and Arabic-Indic digits through.
-    if not CODE_PATTERN.fullmatch(code):
-        raise bad_input(argument, f'{code!r} is not a CBS municipality code (GM and four digits: "GM0879")')
-    return code
+    normal = normal_code(code)
+    if normal is None:
+        raise bad_input(
+            argument, f'{code!r} is geen CBS-gemeentecode (GM en vier cijfers, bijvoorbeeld "GM0879")'
+        )
+    return normal
 
 
 @strawberry.interface(

@@ -10,7 +10,7 @@ import strawberry
 from sqlalchemy import ColumnElement, select
 from strawberry import relay
 
-from app.models import DatasetLoad
+from app.models import DatasetLoad, MunicipalityAlias
 from app.models import Fusion as FusionRow
 from app.models import Initiative as InitiativeRow
 from app.models import Involvement as InvolvementRow
@@ -27,7 +27,7 @@ from app.services.pagination import count, fetch_page
 from app.services.text import fold
 from schema.changes import ChangeConnection, changes_page
 from schema.context import Info
-from schema.errors import bad_input, not_found
+from schema.errors import bad_input, not_found, unknown_code
 from schema.fusions import Fusion, FusionConnection
 from schema.initiatives import (
     Initiative,
@@ -123,9 +123,10 @@ class Query:
         if (code is None) == (name is None):
             raise bad_input("code", "give exactly one of `code` and `name`")
         if code is not None:
-            row = await info.context.loaders.municipality_by_code.load(check_code(code, "code"))
+            normal = check_code(code, "code")
+            row = await info.context.loaders.municipality_by_code.load(normal)
             if row is None:
-                raise not_found("code", f"There is no municipality with code {code!r}.")
+                raise unknown_code("code", normal)
             return Municipality.from_row(row)
         assert name is not None
         folded = fold(name)
@@ -133,6 +134,7 @@ class Query:
             raise bad_input("name", "must contain letters or digits")
         # An exact (folded) match first; else the name without its Dutch article, as people write it:
         # "hertogenbosch" for 's-Hertogenbosch.
+        # Then the names people use, with their sources (app/data/aliases.yaml): "Den Bosch".
         variants = [folded, *(article + folded for article in ("s", "t"))]
         async with info.context.sessionmaker() as session:
             found = (
@@ -140,10 +142,21 @@ class Query:
                     select(MunicipalityRow).where(MunicipalityRow.name_folded.in_(variants))
                 )
             ).all()
+            if not found:
+                aliased = select(MunicipalityAlias.municipality_id).where(
+                    MunicipalityAlias.name_folded.in_(variants)
+                )
+                found = (
+                    await session.scalars(select(MunicipalityRow).where(MunicipalityRow.id.in_(aliased)))
+                ).all()
         exact = [row for row in found if row.name_folded == folded]
         rows = exact or found
         if not rows:
-            raise not_found("name", f"There is no municipality named {name!r}.")
+            raise not_found(
+                "name",
+                f"Er is geen gemeente met de naam {name!r} in Noord-Brabant (sinds 2015). Zoek op een deel van "
+                "de naam met `municipalities(filter: {nameContains: ...})`.",
+            )
         day = today()
         candidates = [Municipality.from_row(row) for row in rows]
         candidates.sort(key=lambda m: (m.is_active(day), m.dissolved_on or dt.date.max), reverse=True)

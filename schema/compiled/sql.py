@@ -51,6 +51,7 @@ from app.models import (
     Involvement,
     Membership,
     Municipality,
+    MunicipalityAlias,
     Organization,
     Participant,
 )
@@ -60,7 +61,7 @@ from app.services.text import fold, fold_words, storable
 from schema.compiled.plan import ConnectionPlan, Leaf, NotCompilable, ObjectPlan, RefPlan, RootPlan
 from schema.initiatives import MAX_SEARCH_WORDS
 from schema.pagination import DEFAULT_PAGE_SIZE, decode_cursor
-from schema.participants import CODE_PATTERN, today
+from schema.participants import normal_code, today
 
 _T_PARTICIPANT = Participant.__table__
 _T_MUNICIPALITY = Municipality.__table__
@@ -115,9 +116,10 @@ def _slug(value: str) -> str:
 
 
 def _code(value: str) -> str:
-    if not CODE_PATTERN.fullmatch(value):
+    normal = normal_code(value)  # any case, as the resolvers (schema.participants.check_code)
+    if normal is None:
         raise NotCompilable("bad code")
-    return value
+    return normal
 
 
 def _page(args: dict[str, Any], type_name: str, max_page_size: int) -> tuple[int, int | None]:
@@ -503,7 +505,11 @@ class Builder:
                     )
                 )
             if has_contains:
-                out.append(cols["name_folded"].like(p(i, "contains", String)))
+                # As app.services.filters: the name or an alias (app/data/aliases.yaml).
+                alias = MunicipalityAlias.__table__.alias()
+                contains = p(i, "contains", String)
+                aliased = select(alias.c.municipality_id).where(alias.c.name_folded.like(contains))
+                out.append(or_(cols["name_folded"].like(contains), cols["id"].in_(aliased)))
             if involved is not None:
                 v = _T_INVOLVEMENT.alias()
                 any_ = exists().where(v.c.participant_id == cols["id"])
