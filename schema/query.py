@@ -51,6 +51,7 @@ from schema.participants import (
     today,
 )
 from schema.permissions import CanRead
+from schema.search import SearchHitConnection, search
 
 C = TypeVar("C", bound=CountedConnection[Any])
 
@@ -209,6 +210,24 @@ class Query:
             after=after,
             to_node=Municipality.from_row,
         )
+
+    @strawberry.field(
+        permission_classes=[CanRead],
+        description="Search initiatives, organisations and municipalities by Dutch words: in names, summaries, "
+        "descriptions and the sources' quotes, ignoring case, accents and punctuation, with Dutch stemming "
+        '("wijk" finds "3 wijken", "bewoner" finds "bewoners"). Every word must occur; best hits first, '
+        "each with a snippet showing why.",
+    )
+    async def search(
+        self,
+        info: Info,
+        text: Annotated[
+            str, strawberry.argument(description='The words to find, e.g. "bewoners wijken" or "Den Bosch".')
+        ],
+        first: FirstArg = 20,
+        after: AfterArg = None,
+    ) -> SearchHitConnection:
+        return await search(info, text, first, after)
 
     @strawberry.field(permission_classes=[CanRead], description="One initiative by its slug.")
     async def initiative(
