@@ -208,8 +208,9 @@ async def update_initiative(
         initiative.kind = kind
     if status is not None:
         initiative.status = status
-    if summary is not None:
-        initiative.summary = summary.strip()
+    if summary is not None and summary.strip() != initiative.summary:
+        initiative.summary = summary.strip()  # Dutch, the source language:
+        initiative.summary_en = None  # its English translation no longer says the same
     initiative.search_folded = search_document(initiative.name, initiative.summary)
     await session.flush()
     return initiative
