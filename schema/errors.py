@@ -16,7 +16,8 @@ OUTSIDE_PROVINCE = "OUTSIDE_PROVINCE"
 def bad_input(argument: str, message: str) -> GraphQLError:
     """``argument`` is the path of the offending argument, e.g. ``"first"`` or ``"filter.municipalityCode"``."""
     return GraphQLError(
-        f"Invalid argument `{argument}`: {message}", extensions={"code": BAD_USER_INPUT, "argument": argument}
+        f"Ongeldig argument `{argument}`: {message}",
+        extensions={"code": BAD_USER_INPUT, "argument": argument},
     )
 
 
@@ -66,8 +67,8 @@ def classify(error: GraphQLError) -> str:
             argument = _ID_ARGUMENTS.get(field, "id")
             extensions.update(code=BAD_USER_INPUT, argument=argument)
             error.message = (
-                f"Invalid argument `{argument}`: not an id of this API ({error.message}). "
-                "Use the `id` of an object this API returned."
+                f"Ongeldig argument `{argument}`: geen id van deze API ({error.message}). "
+                "Gebruik de `id` van een object dat deze API heeft gegeven."
             )
         elif isinstance(original, GraphQLError):
             # graphql-core attaches the coercion error to a variable's error ("Variable '$x' got invalid

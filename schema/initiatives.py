@@ -371,7 +371,7 @@ async def municipality_id_for(info: Info, code: str, argument: str) -> int:
 async def organization_id_for(info: Info, slug: str, argument: str) -> int:
     row = await info.context.loaders.organization_by_slug.load(slug)
     if row is None:
-        raise bad_input(argument, f"there is no organization with slug {slug!r}")
+        raise bad_input(argument, f"er is geen organisatie met slug {slug!r}")
     return int(row.id)
 
 
@@ -397,7 +397,7 @@ async def involvement_criteria(info: Info, filter_: InvolvementFilter | None) ->
         row = await info.context.loaders.initiative_by_slug.load(filter_.initiative_slug)
         if row is None:
             raise bad_input(
-                "filter.initiativeSlug", f"there is no initiative with slug {filter_.initiative_slug!r}"
+                "filter.initiativeSlug", f"er is geen initiatief met slug {filter_.initiative_slug!r}"
             )
         initiative_id = row.id
     participant_ids = await _participant_ids(info, filter_)
@@ -416,16 +416,16 @@ async def initiative_criteria(info: Info, filter_: InitiativeFilter | None) -> I
     if filter_.theme is not None:
         theme_folded = fold(filter_.theme)
         if not theme_folded:
-            raise bad_input("filter.theme", "must contain letters or digits")
+            raise bad_input("filter.theme", "moet letters of cijfers bevatten")
     search_words: tuple[str, ...] = ()
     if filter_.search is not None:
         search_words = tuple(dict.fromkeys(fold_words(filter_.search)))
         if not search_words:
-            raise bad_input("filter.search", "must contain at least one word of letters or digits")
+            raise bad_input("filter.search", "moet minstens één woord van letters of cijfers bevatten")
         # Each word is a condition of its own: thousands of them overflow SQLite's expression depth.
         if len(search_words) > MAX_SEARCH_WORDS:
             raise bad_input(
-                "filter.search", f"give at most {MAX_SEARCH_WORDS} words (got {len(search_words)})"
+                "filter.search", f"geef hoogstens {MAX_SEARCH_WORDS} woorden (gekregen: {len(search_words)})"
             )
     # Each listed value is a statement parameter: repeats (a variable can hold thousands) are dropped.
     return InitiativeCriteria(

@@ -122,7 +122,7 @@ class Query:
         ] = None,
     ) -> Municipality | None:
         if (code is None) == (name is None):
-            raise bad_input("code", "give exactly one of `code` and `name`")
+            raise bad_input("code", "geef precies één van `code` en `name`")
         if code is not None:
             normal = check_code(code, "code")
             row = await info.context.loaders.municipality_by_code.load(normal)
@@ -132,7 +132,7 @@ class Query:
         assert name is not None
         folded = fold(name)
         if not folded:
-            raise bad_input("name", "must contain letters or digits")
+            raise bad_input("name", "moet letters of cijfers bevatten")
         # An exact (folded) match first; else the name without its Dutch article, as people write it:
         # "hertogenbosch" for 's-Hertogenbosch.
         # Then the names people use, with their sources (app/data/aliases.yaml): "Den Bosch".
@@ -183,14 +183,14 @@ class Query:
             if filter_.name_contains is not None:
                 name_folded = fold(filter_.name_contains)
                 if not name_folded:
-                    raise bad_input("filter.nameContains", "must contain letters or digits")
+                    raise bad_input("filter.nameContains", "moet letters of cijfers bevatten")
             region_id = None
             if filter_.region_slug is not None:
                 region = await info.context.loaders.organization_by_slug.load(filter_.region_slug)
                 if region is None or region.kind is not OrganizationKind.REGIONAL_PARTNERSHIP:
                     raise bad_input(
                         "filter.regionSlug",
-                        f"there is no regional partnership with slug {filter_.region_slug!r}",
+                        f"er is geen regionale samenwerking met slug {filter_.region_slug!r}",
                     )
                 region_id = region.id
             criteria = MunicipalityCriteria(
@@ -235,7 +235,7 @@ class Query:
     ) -> Initiative | None:
         row = await info.context.loaders.initiative_by_slug.load(slug)
         if row is None:
-            raise not_found("slug", f"There is no initiative with slug {slug!r}.")
+            raise not_found("slug", f"Er is geen initiatief met slug {slug!r}.")
         return Initiative.from_row(row)
 
     @strawberry.field(
@@ -269,7 +269,7 @@ class Query:
     ) -> Organization | None:
         row = await info.context.loaders.organization_by_slug.load(slug)
         if row is None:
-            raise not_found("slug", f"There is no organization with slug {slug!r}.")
+            raise not_found("slug", f"Er is geen organisatie met slug {slug!r}.")
         return Organization.from_row(row)
 
     @strawberry.field(
