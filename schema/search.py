@@ -8,7 +8,7 @@ from typing import Annotated
 import strawberry
 from strawberry import relay
 
-from app.services.search import MAX_QUERY_WORDS, SearchTooLarge, query_stems, search_index
+from app.services.search import MAX_QUERY_WORDS, SearchIndexes, SearchTooLarge, query_stems
 from schema.context import Info
 from schema.errors import bad_input
 from schema.initiatives import Initiative
@@ -76,7 +76,9 @@ async def search(info: Info, text: str, first: int | None, after: str | None) ->
     if len(stems) > MAX_QUERY_WORDS:
         raise bad_input("text", f"heeft te veel woorden: zoek met hoogstens {MAX_QUERY_WORDS} woorden")
     try:
-        index = await search_index(info.context.sessionmaker)
+        state = getattr(getattr(info.context.request, "app", None), "state", None)
+        indexes = getattr(state, "search_indexes", None) or SearchIndexes(info.context.sessionmaker)
+        index = await indexes.index()
     except SearchTooLarge as error:
         raise bad_input(
             "text", "de zoekindex zou te groot worden; zoeken kan op deze gegevens niet"

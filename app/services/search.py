@@ -27,7 +27,6 @@ import asyncio
 import html
 import re
 import unicodedata
-import weakref
 from collections import defaultdict
 from dataclasses import dataclass, field
 from functools import cache
@@ -266,33 +265,31 @@ async def _read(session: AsyncSession) -> list[Entry]:
     return [*initiatives.values(), *participants.values()]
 
 
-_indexes: weakref.WeakKeyDictionary[async_sessionmaker[AsyncSession], SearchIndex] = (
-    weakref.WeakKeyDictionary()
-)
-_locks: weakref.WeakKeyDictionary[async_sessionmaker[AsyncSession], asyncio.Lock] = (
-    weakref.WeakKeyDictionary()
-)
+class SearchIndexes:
+    """The search index of one database, rebuilt when its data version moves (one per app: app.state)."""
 
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self.sessionmaker = sessionmaker
+        self.current: SearchIndex | None = None
+        self.lock = asyncio.Lock()
 
-async def search_index(sessionmaker: async_sessionmaker[AsyncSession]) -> SearchIndex:
-    """The index of the database's current data version (built once per version, one request at a time)."""
-    lock = _locks.setdefault(sessionmaker, asyncio.Lock())
-    async with sessionmaker() as session:
-        version = await _version(session)
-    current = _indexes.get(sessionmaker)
-    if current is not None and current.version == version:
-        return current
-    async with lock:
-        current = _indexes.get(sessionmaker)
-        if current is not None and current.version >= version:
-            return current
-        async with sessionmaker() as session:
-            # The version first, then the rows: the rows are at least that new. A write committed in
-            # between raises the version, and the next search builds again.
+    async def index(self) -> SearchIndex:
+        """The index of the current data version (built once per version, one build at a time)."""
+        async with self.sessionmaker() as session:
             version = await _version(session)
-            index = SearchIndex.build(version, await _read(session))
-        _indexes[sessionmaker] = index
-        return index
+        current = self.current
+        if current is not None and current.version == version:
+            return current
+        async with self.lock:
+            current = self.current
+            if current is not None and current.version >= version:
+                return current
+            async with self.sessionmaker() as session:
+                # The version first, then the rows: the rows are at least that new. A write committed in
+                # between raises the version, and the next search builds again.
+                version = await _version(session)
+                self.current = SearchIndex.build(version, await _read(session))
+            return self.current
 
 
 async def _version(session: AsyncSession) -> int:
