@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from app.data.loader import read_dataset
-from tests.conftest import Api
+from tests.conftest import Api, _api, migrated_and_seeded
+from tests.databases import BACKENDS, DatabaseFactory
 
 SEARCH = """query($text: String!, $first: Int, $after: String) {
   search(text: $text, first: $first, after: $after) {
@@ -136,3 +137,28 @@ async def test_a_write_is_found_at_once(writer: Api) -> None:
         )
     after = await _search(writer, "zwaluwnest")
     assert _keys(after) == ["zwaluwen"]
+
+
+async def test_sqlite_and_postgresql_give_the_same_answers(databases: DatabaseFactory) -> None:
+    """Not only the same expectations: the same bytes, rank and snippet included, for many searches."""
+    texts = [
+        "bewoners", "inwoners", "wijken", "wijk", "resultaatcontracten", "gemeenten", "Den Bosch", "pilot",
+        "STÉRK brabant", "provincie Noord-Brabant", "dementievriendelijke gemeenschappen", "13 juni",
+        "samenspel overheden", "Zet", "B5-gemeente", "toehoorder", "energietransitie", "Galderen",
+    ]  # fmt: skip
+    answers: dict[str, list[str]] = {}
+    for backend in BACKENDS:
+        url = await databases.create(backend)
+        await migrated_and_seeded(url)
+        async for api in _api(url):
+            answers[backend] = [
+                (
+                    await api.client.post(
+                        "/graphql", json={"query": SEARCH, "variables": {"text": t, "first": 100}}
+                    )
+                ).text
+                for t in texts
+            ]
+    assert len(answers) == 2
+    assert answers["sqlite"] == answers["postgresql"]
+    assert sum('"totalCount":0' in answer for answer in answers["sqlite"]) <= 1
