@@ -171,3 +171,16 @@ def test_an_english_text_without_dutch_is_a_load_error(tmp_path: Path) -> None:
     assert "the Dutch text description is missing" in problems
     assert "'pon'" in problems
     assert "no English translation" in problems
+
+
+async def test_source_documents_are_described_in_dutch_and_english(api: Api) -> None:
+    data = await api.data(
+        '{ municipality(code: "GM1959") { sources { document { title nl: description en: description(language: EN) } } } }'
+    )
+    (gm,) = [
+        c["document"]
+        for c in data["municipality"]["sources"]
+        if "common/src/data/gm.ts" in c["document"]["title"]
+    ]
+    assert gm["nl"].startswith("Volledige letterlijke kopie")
+    assert gm["en"].startswith("Complete verbatim copy")

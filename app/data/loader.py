@@ -119,6 +119,7 @@ class _DocumentFields(_Strict):
     issuer: Text | None = None
     url: Text | None = None
     description: Text | None = None
+    description_en: Text | None = None
 
 
 class DocumentEntry(_DocumentFields):
@@ -424,6 +425,8 @@ def _cross_check(
             elif entry.basis_note is not None and entry.basis_note_en is None and require_sources:
                 problems.append(f"{where}: basis_note has no English translation (basis_note_en)")
 
+    for document in dataset.documents:
+        check_texts(at(document, f"sources.yaml: document {document.slug!r}"), document, "description")
     for slug in _duplicates(d.slug for d in dataset.documents):
         problems.append(f"{at('documents', 'sources.yaml')}: duplicate document slug {slug!r}")
 

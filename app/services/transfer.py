@@ -207,6 +207,7 @@ async def export_data(session: AsyncSession) -> Json:
                 issuer=d.issuer,
                 url=d.url,
                 description=d.description,
+                description_en=d.description_en,
                 text=d.text,
             )
             for d in documents
@@ -302,7 +303,17 @@ def write_json(data: Json, path: Path) -> None:
 # --------------------------------------------------------------------------------------------- CSV shape
 
 CSV_COLUMNS: dict[str, tuple[str, ...]] = {
-    "documents.csv": ("slug", "title", "date", "author", "issuer", "url", "description", "text"),
+    "documents.csv": (
+        "slug",
+        "title",
+        "date",
+        "author",
+        "issuer",
+        "url",
+        "description",
+        "description_en",
+        "text",
+    ),
     "municipalities.csv": ("code", "name", "founded_on", "dissolved_on"),
     "fusions.csv": ("name", "effective_on", "kind"),
     "fusion_municipalities.csv": ("fusion", "fusion_effective_on", "side", "code"),

@@ -45,6 +45,8 @@ def upgrade() -> None:
     with op.batch_alter_table("involvement", schema=None) as batch_op:
         batch_op.add_column(sa.Column("description_en", sa.Text(), nullable=True))
         _basis_columns(batch_op)
+    with op.batch_alter_table("source_document", schema=None) as batch_op:
+        batch_op.add_column(sa.Column("description_en", sa.Text(), nullable=True))
     with op.batch_alter_table("reported_figure", schema=None) as batch_op:
         batch_op.add_column(sa.Column("label_en", sa.String(length=300), nullable=True))
         batch_op.add_column(sa.Column("unit_en", sa.String(length=100), nullable=True))
@@ -77,6 +79,8 @@ def downgrade() -> None:
     op.drop_table("municipality_alias")
     with op.batch_alter_table("unresolved_mention", schema=None) as batch_op:
         batch_op.drop_column("note_en")
+    with op.batch_alter_table("source_document", schema=None) as batch_op:
+        batch_op.drop_column("description_en")
     with op.batch_alter_table("reported_figure", schema=None) as batch_op:
         batch_op.drop_column("unit_en")
         batch_op.drop_column("label_en")
