@@ -224,7 +224,7 @@ class Query:
         text: Annotated[
             str, strawberry.argument(description='The words to find, e.g. "bewoners wijken" or "Den Bosch".')
         ],
-        first: FirstArg = 20,
+        first: FirstArg = 50,
         after: AfterArg = None,
     ) -> SearchHitConnection:
         return await search(info, text, first, after)
