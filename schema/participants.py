@@ -91,6 +91,11 @@ class Municipality(Participant):
     dissolved_on: dt.date | None = strawberry.field(
         description="The first day on which it no longer existed; null while it exists."
     )
+    basis: Basis = strawberry.field(
+        description="INTERPRETED where its dates go beyond the source's words (see basisNote)."
+    )
+    basis_note_nl: strawberry.Private[str | None]
+    basis_note_en: strawberry.Private[str | None]
 
     @classmethod
     def from_row(cls, row: MunicipalityRow) -> Self:
@@ -101,7 +106,17 @@ class Municipality(Participant):
             province=row.province,
             founded_on=row.founded_on,
             dissolved_on=row.dissolved_on,
+            basis=row.basis,
+            basis_note_nl=row.basis_note,
+            basis_note_en=row.basis_note_en,
         )
+
+    @strawberry.field(
+        description="For basis INTERPRETED: how and why its dates go beyond the source's words; null for "
+        "QUOTED."
+    )
+    def basis_note(self, language: LanguageArg = Language.NL) -> str | None:
+        return in_language_or_none(language, self.basis_note_nl, self.basis_note_en)
 
     @classmethod
     async def resolve_reference(cls, info: Info, **representation: Any) -> Self | None:

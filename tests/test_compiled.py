@@ -136,6 +136,11 @@ CORPUS: list[tuple[str, dict[str, Any]]] = [
         {"lang": "EN"},
     ),
     (
+        """query($lang: Language!) { municipalities(first: 100) { nodes { code basis basisNote
+             en: basisNote(language: EN) l: basisNote(language: $lang) } } }""",
+        {"lang": "EN"},
+    ),
+    (
         """query($lang: Language!) { organizations(first: 100) { nodes { slug description
              en: description(language: EN) basis basisNote n: basisNote(language: $lang) membersAsOf } } }""",
         {"lang": "NL"},

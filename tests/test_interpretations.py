@@ -77,6 +77,17 @@ async def test_the_issues_interpretations_are_marked(api: Api) -> None:
     assert "13 juni 2019" in initiatives["overige-uitwisseling"]["summary"]
 
 
+async def test_an_inferred_date_is_marked(api: Api) -> None:
+    data = await api.data(
+        """{ municipalities(first: 100) { nodes { code dissolvedOn basis basisNote en: basisNote(language: EN) } } }"""
+    )
+    marked = [node for node in data["municipalities"]["nodes"] if node["basis"] == "INTERPRETED"]
+    assert [node["code"] for node in marked] == ["GM0815"]  # Mill en Sint Hubert
+    (mill,) = marked
+    assert mill["dissolvedOn"] == "2022-01-01"
+    _interpreted(mill, "Land van Cuijk")
+
+
 async def test_member_lists_carry_their_date(api: Api) -> None:
     organizations = {node["slug"]: node for node in (await _all(api))["organizations"]["nodes"]}
     assert organizations["regio-west-brabant"]["membersAsOf"] == "2020-06-18"

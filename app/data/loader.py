@@ -132,7 +132,15 @@ class InlineDocumentEntry(_DocumentFields):
     text: Annotated[str, StringConstraints(min_length=1)] | None = None
 
 
-class MunicipalityEntry(_Strict):
+class _Interpretable(_Strict):
+    """A fact that may go beyond its source's words: ``basis: INTERPRETED`` with a note saying how."""
+
+    basis: Basis = Basis.QUOTED
+    basis_note: Text | None = None
+    basis_note_en: Text | None = None
+
+
+class MunicipalityEntry(_Interpretable):
     code: Code
     name: Text
     founded_on: dt.date | None = None
@@ -147,14 +155,6 @@ class FusionEntry(_Strict):
     dissolved: Annotated[list[Code], Field(min_length=1)]
     resulting: Annotated[list[Code], Field(min_length=1)]
     sources: Sources
-
-
-class _Interpretable(_Strict):
-    """A fact that may go beyond its source's words: ``basis: INTERPRETED`` with a note saying how."""
-
-    basis: Basis = Basis.QUOTED
-    basis_note: Text | None = None
-    basis_note_en: Text | None = None
 
 
 class OrganizationEntry(_Interpretable):
@@ -438,6 +438,7 @@ def _cross_check(
         founded, dissolved = municipality.founded_on, municipality.dissolved_on
         if founded and dissolved and founded >= dissolved:
             problems.append(f"{where}: founded_on {founded} is not before dissolved_on {dissolved}")
+        check_texts(where, municipality)
         check_citations(where, municipality.sources)
 
     for fusion in dataset.fusions:

@@ -50,12 +50,19 @@ class Municipality(Participant):
     province: Mapped[str] = mapped_column(String(100))
     founded_on: Mapped[dt.date | None]
     dissolved_on: Mapped[dt.date | None]
+    basis: Mapped[Basis] = mapped_column(
+        enum_column(Basis, "basis"), default=Basis.QUOTED, server_default=Basis.QUOTED.value
+    )
+    """INTERPRETED where a date goes beyond the source's words (Mill en Sint Hubert's end); see basis_note."""
+    basis_note: Mapped[str | None] = mapped_column(Text)
+    basis_note_en: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         CheckConstraint("code LIKE 'GM____'", name="code_format"),
         CheckConstraint(
             "founded_on IS NULL OR dissolved_on IS NULL OR founded_on < dissolved_on", name="date_order"
         ),
+        CheckConstraint("(basis = 'INTERPRETED') = (basis_note IS NOT NULL)", name="basis_note"),
     )
     __mapper_args__ = {"polymorphic_identity": ParticipantType.MUNICIPALITY}
 

@@ -218,6 +218,7 @@ async def export_data(session: AsyncSession) -> Json:
                 name=m.name,
                 founded_on=_iso(m.founded_on),
                 dissolved_on=_iso(m.dissolved_on),
+                **_basis(m),
                 sources=cited("participant_id", m.id),
             )
             for m in municipalities
@@ -269,7 +270,7 @@ async def export_data(session: AsyncSession) -> Json:
     }
 
 
-def _basis(row: Initiative | Involvement | Organization) -> Json:
+def _basis(row: Initiative | Involvement | Organization | Municipality) -> Json:
     """An interpretation's basis and note (nothing for a quoted fact: QUOTED is the default)."""
     if row.basis is Basis.QUOTED:
         return {}
@@ -314,7 +315,15 @@ CSV_COLUMNS: dict[str, tuple[str, ...]] = {
         "description_en",
         "text",
     ),
-    "municipalities.csv": ("code", "name", "founded_on", "dissolved_on"),
+    "municipalities.csv": (
+        "code",
+        "name",
+        "founded_on",
+        "dissolved_on",
+        "basis",
+        "basis_note",
+        "basis_note_en",
+    ),
     "fusions.csv": ("name", "effective_on", "kind"),
     "fusion_municipalities.csv": ("fusion", "fusion_effective_on", "side", "code"),
     "organizations.csv": (
@@ -394,7 +403,7 @@ def csv_tables(data: Mapping[str, Any]) -> dict[str, list[list[str]]]:
             *(d.get(column) for column in CSV_COLUMNS["documents.csv"]),
         )
     for m in data.get("municipalities", []):
-        row("municipalities.csv", m.get("code"), m.get("name"), m.get("founded_on"), m.get("dissolved_on"))
+        row("municipalities.csv", *(m.get(column) for column in CSV_COLUMNS["municipalities.csv"]))
         cite("municipality", [m.get("code")], m.get("sources", []))
     for f in data.get("fusions", []):
         key = [f.get("name"), f.get("effective_on")]
@@ -815,7 +824,7 @@ class _CsvBuilder:
             entry = self.values(row, *CSV_COLUMNS["documents.csv"])
             self.add_entry("documents.csv", line, (row["slug"],), entry)
         for line, row in rows["municipalities.csv"]:
-            entry = self.values(row, "code", "name", "founded_on", "dissolved_on") | {"sources": []}
+            entry = self.values(row, *CSV_COLUMNS["municipalities.csv"]) | {"sources": []}
             self.add_entry("municipalities.csv", line, (row["code"],), entry)
         for line, row in rows["fusions.csv"]:
             entry = self.values(row, "name", "kind", "effective_on")

@@ -45,6 +45,8 @@ def upgrade() -> None:
     with op.batch_alter_table("involvement", schema=None) as batch_op:
         batch_op.add_column(sa.Column("description_en", sa.Text(), nullable=True))
         _basis_columns(batch_op)
+    with op.batch_alter_table("municipality", schema=None) as batch_op:
+        _basis_columns(batch_op)
     with op.batch_alter_table("source_document", schema=None) as batch_op:
         batch_op.add_column(sa.Column("description_en", sa.Text(), nullable=True))
     with op.batch_alter_table("reported_figure", schema=None) as batch_op:
@@ -84,7 +86,7 @@ def downgrade() -> None:
     with op.batch_alter_table("reported_figure", schema=None) as batch_op:
         batch_op.drop_column("unit_en")
         batch_op.drop_column("label_en")
-    for table in ("involvement", "organization", "initiative"):
+    for table in ("municipality", "involvement", "organization", "initiative"):
         with op.batch_alter_table(table, schema=None) as batch_op:
             batch_op.drop_constraint("basis_note", type_="check")
             batch_op.drop_constraint("basis", type_="check")
@@ -95,5 +97,5 @@ def downgrade() -> None:
                 batch_op.drop_column("members_as_of")
             if table == "initiative":
                 batch_op.drop_column("summary_en")
-            else:
+            elif table != "municipality":
                 batch_op.drop_column("description_en")

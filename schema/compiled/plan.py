@@ -89,6 +89,8 @@ _COLUMNS: dict[str, dict[str, Leaf]] = {
         "province": Leaf("column", "province"),
         "foundedOn": Leaf("date", "founded_on"),
         "dissolvedOn": Leaf("date", "dissolved_on"),
+        "basis": Leaf("column", "basis"),
+        "basisNote": Leaf("text", "basis_note"),
         "id": Leaf("gid", "code", "Municipality"),
     },
     "Organization": {

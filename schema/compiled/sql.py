@@ -72,7 +72,9 @@ _T_THEME = InitiativeTheme.__table__
 _T_MEMBERSHIP = Membership.__table__
 
 ENTITY_COLUMNS = {
-    "Municipality": ("id", "name", "code", "province", "founded_on", "dissolved_on"),
+    "Municipality": (
+        "id", "name", "code", "province", "founded_on", "dissolved_on", "basis", "basis_note", "basis_note_en",
+    ),
     "Organization": (
         "id", "name", "slug", "kind", "website", "description", "description_en", "basis", "basis_note",
         "basis_note_en", "members_as_of", "version", "updated_at",
