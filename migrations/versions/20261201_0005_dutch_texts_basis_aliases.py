@@ -1,7 +1,7 @@
 """Dutch texts with English translations, the basis of facts (quoted/interpreted), municipality aliases
 
 Revision ID: 0005
-Revises: 0004
+Revises: 0007
 Create Date: 2026-12-01 06:00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 from alembic.operations import BatchOperations
 
 revision: str = "0005"
-down_revision: str | None = "0004"
+down_revision: str | None = "0007"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
