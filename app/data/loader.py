@@ -664,6 +664,7 @@ async def _load(session: AsyncSession, dataset: Dataset, report: Progress) -> No
             "issuer": entry.issuer,
             "url": entry.url,
             "description": entry.description,
+            "description_en": entry.description_en,
             "text": dataset.raw_texts.get(entry.slug, dataset.document_texts.get(entry.slug)),
         }
         document_rows.append(upsert(stored_documents, SourceDocument, {"slug": entry.slug}, **values))
@@ -679,6 +680,9 @@ async def _load(session: AsyncSession, dataset: Dataset, report: Progress) -> No
             "province": PROVINCE,
             "founded_on": m_entry.founded_on,
             "dissolved_on": m_entry.dissolved_on,
+            "basis": m_entry.basis,
+            "basis_note": m_entry.basis_note,
+            "basis_note_en": m_entry.basis_note_en,
         }
         municipality = upsert(stored_municipalities, Municipality, {"code": m_entry.code}, **values)
         participants[m_entry.code] = municipality
@@ -690,12 +694,30 @@ async def _load(session: AsyncSession, dataset: Dataset, report: Progress) -> No
             "kind": o_entry.kind,
             "website": o_entry.website,
             "description": o_entry.description,
+            "description_en": o_entry.description_en,
+            "basis": o_entry.basis,
+            "basis_note": o_entry.basis_note,
+            "basis_note_en": o_entry.basis_note_en,
+            "members_as_of": o_entry.members_as_of,
         }
         organization = upsert(stored_organizations, Organization, {"slug": o_entry.slug}, **values)
         participants[o_entry.slug] = organization
         citations.want("participant_id", organization, documents, o_entry.sources)
     await session.flush()
     report("participants", len(participants), len(participants))
+
+    # Municipality aliases (aliases.yaml): exactly the dataset's, matched by (municipality, name).
+    stored_aliases = {
+        (a.municipality_id, a.name): a for a in await session.scalars(select(MunicipalityAlias))
+    }
+    wanted_aliases = {(participants[a.code].id, a.name) for a in dataset.aliases}
+    for alias_key, alias in stored_aliases.items():
+        if alias_key not in wanted_aliases:
+            await session.delete(alias)
+    for municipality_id, alias_name in sorted(wanted_aliases - set(stored_aliases)):
+        session.add(
+            MunicipalityAlias(municipality_id=municipality_id, name=alias_name, name_folded=fold(alias_name))
+        )
 
     memberships_of: dict[int, dict[int, Membership]] = defaultdict(dict)
     for (organization_id, member_id), membership_row in stored_memberships.items():
@@ -733,6 +755,10 @@ async def _load(session: AsyncSession, dataset: Dataset, report: Progress) -> No
             "kind": i_entry.kind,
             "status": i_entry.status,
             "summary": i_entry.summary,
+            "summary_en": i_entry.summary_en,
+            "basis": i_entry.basis,
+            "basis_note": i_entry.basis_note,
+            "basis_note_en": i_entry.basis_note_en,
             "search_folded": search_document(i_entry.name, i_entry.summary),
         }
         initiative = upsert(stored_initiatives, Initiative, {"slug": i_entry.slug}, **values)
@@ -784,6 +810,8 @@ async def _load(session: AsyncSession, dataset: Dataset, report: Progress) -> No
                 {"initiative_id": initiative.id, "label": figure_entry.label},
                 value=figure_entry.value,
                 unit=figure_entry.unit,
+                label_en=figure_entry.label_en,
+                unit_en=figure_entry.unit_en,
             )
             citations.want(
                 "reported_figure_id", figure, documents, [figure_entry.source] if figure_entry.source else []
@@ -794,11 +822,22 @@ async def _load(session: AsyncSession, dataset: Dataset, report: Progress) -> No
                 "participant_id": participants[inv_entry.participant].id,
                 "role": inv_entry.role,
             }
-            involvement = upsert(stored_involvements, Involvement, key, description=inv_entry.description)
+            involvement = upsert(
+                stored_involvements,
+                Involvement,
+                key,
+                description=inv_entry.description,
+                description_en=inv_entry.description_en,
+                basis=inv_entry.basis,
+                basis_note=inv_entry.basis_note,
+                basis_note_en=inv_entry.basis_note_en,
+            )
             citations.want("involvement_id", involvement, documents, inv_entry.sources)
         for u_entry in i_entry.unresolved_mentions:
             key = {"initiative_id": initiative.id, "name": u_entry.name, "role": u_entry.role}
-            mention = upsert(stored_mentions, UnresolvedMention, key, note=u_entry.note)
+            mention = upsert(
+                stored_mentions, UnresolvedMention, key, note=u_entry.note, note_en=u_entry.note_en
+            )
             citations.want("unresolved_mention_id", mention, documents, u_entry.sources)
         involvements_done += len(i_entry.involvements)
         pending += (
