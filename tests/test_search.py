@@ -129,12 +129,12 @@ async def test_a_write_is_found_at_once(writer: Api) -> None:
     assert before["totalCount"] == 0
     created = await writer.data(
         """mutation { createInitiative(input: {slug: "zwaluwen", name: "Zwaluwproject", kind: PILOT,
-             summary: "Bewoners tellen zwaluwnesten in hun wijk."}) { initiative { slug } errors { message } } }"""
+             summary: "Bewoners tellen zwaluwnesten in hun wijk.",
+             sources: [{documentId: "U291cmNlRG9jdW1lbnQ6bWVtby12c3YtMjAxOS0wNC0wNA==",
+                        quote: "In deze memo geef ik u een aanvullend overzicht"}]}) {
+             initiative { slug } errors { message } } }"""
     )
-    if created["createInitiative"]["errors"]:
-        pytest.skip(
-            "createInitiative needs sources on this branch: " + str(created["createInitiative"]["errors"])
-        )
+    assert created["createInitiative"]["errors"] == []
     after = await _search(writer, "zwaluwnest")
     assert _keys(after) == ["zwaluwen"]
 
