@@ -94,8 +94,8 @@ class Schema(strawberry.federation.Schema):
             error.extensions = {**(error.extensions or {}), "errorId": error_id}
             if settings is None or settings.environment == "production":
                 error.message = (
-                    f"Internal error; nothing about it is shown here. Quote error id {error_id} "
-                    "to the service's operators, who can find it in the logs."
+                    f"Interne fout; hier staat niets over wat er misging. Geef foutnummer {error_id} door "
+                    "aan de beheerders van de dienst: zij vinden het in de logs."
                 )
                 error.original_error = None
 

@@ -110,12 +110,12 @@ async def changes_page(
 ) -> ChangeConnection:
     first = 100 if first is None else first
     if not 0 <= first <= MAX_CHANGES:
-        raise bad_input("first", f"must be between 0 and {MAX_CHANGES} (got {first})")
+        raise bad_input("first", f"moet tussen 0 en {MAX_CHANGES} liggen (gekregen: {first})")
     start = after_sequence or 0
     if after is not None:
         start = max(start, decode_cursor("Change", after))
     if start < 0:
-        raise bad_input("afterSequence", "must not be negative")
+        raise bad_input("afterSequence", "mag niet negatief zijn")
     async with info.context.sessionmaker() as session:
         # Two statements may see two commits (READ COMMITTED): `head` is raised to the page's last
         # sequence below, so it is never behind what the page lists.

@@ -13,12 +13,13 @@ import schema.enums  # noqa: F401  (registers the GraphQL enums)
 from app.db import as_utc
 from app.models import Initiative as InitiativeRow
 from app.models import Involvement as InvolvementRow
-from app.models.enums import InitiativeKind, InitiativeStatus, PartnerRole
+from app.models.enums import Basis, InitiativeKind, InitiativeStatus, Language, PartnerRole
 from app.services.filters import InitiativeCriteria, InvolvementCriteria
 from app.services.pagination import Page, PageRequest
 from app.services.text import fold, fold_words
 from schema.context import Info
-from schema.errors import bad_input
+from schema.errors import OUTSIDE_PROVINCE, bad_input, unknown_code
+from schema.language import LanguageArg, in_language, in_language_or_none
 from schema.nodes import integer_keys, load_nodes, reference_key
 from schema.pagination import AfterArg, CountedConnection, FirstArg, page_request
 from schema.provenance import Citation, citations_of
@@ -62,9 +63,19 @@ class InvolvementFilter:
 )
 class ReportedFigure:
     pk: strawberry.Private[int]
-    label: str = strawberry.field(description="What is counted.")
+    label_nl: strawberry.Private[str]
+    label_en: strawberry.Private[str | None]
+    unit_nl: strawberry.Private[str]
+    unit_en: strawberry.Private[str | None]
     value: int = strawberry.field(description="The number the source gives.")
-    unit: str = strawberry.field(description="What the number counts: municipalities, initiatives, ...")
+
+    @strawberry.field(description='What is counted: "Brabantse gemeenten aangesloten bij het DVG-netwerk".')
+    def label(self, language: LanguageArg = Language.NL) -> str:
+        return in_language(language, self.label_nl, self.label_en)
+
+    @strawberry.field(description='What the number counts: "gemeenten", "initiatieven", ...')
+    def unit(self, language: LanguageArg = Language.NL) -> str:
+        return in_language(language, self.unit_nl, self.unit_en)
 
     @strawberry.field(description="Where the source gives this number.")
     async def source(self, info: Info) -> Citation:
@@ -79,7 +90,12 @@ class UnresolvedMention:
     pk: strawberry.Private[int]
     name: str = strawberry.field(description="The name as the source spells it.")
     role: PartnerRole = strawberry.field(description="The role the source gives it.")
-    note: str = strawberry.field(description="Why it is unresolved.")
+    note_nl: strawberry.Private[str]
+    note_en: strawberry.Private[str | None]
+
+    @strawberry.field(description="Why it is unresolved.")
+    def note(self, language: LanguageArg = Language.NL) -> str:
+        return in_language(language, self.note_nl, self.note_en)
 
     @strawberry.field(description="Where the source mentions it.")
     async def sources(self, info: Info) -> list[Citation]:
@@ -96,7 +112,13 @@ class Initiative(relay.Node):
     name: str = strawberry.field(description="Name, as the source gives it.")
     kind: InitiativeKind = strawberry.field(description="What sort of initiative it is.")
     status: InitiativeStatus = strawberry.field(description="Where it stands, as the source describes it.")
-    summary: str = strawberry.field(description="What it is, in a sentence or two.")
+    summary_nl: strawberry.Private[str]
+    summary_en: strawberry.Private[str | None]
+    basis: Basis = strawberry.field(
+        description="INTERPRETED where its status or summary goes beyond the source's words (see basisNote)."
+    )
+    basis_note_nl: strawberry.Private[str | None]
+    basis_note_en: strawberry.Private[str | None]
     version: int = strawberry.field(
         description="Raised by every update; send it back with an update (optimistic concurrency)."
     )
@@ -110,10 +132,25 @@ class Initiative(relay.Node):
             name=row.name,
             kind=row.kind,
             status=row.status,
-            summary=row.summary,
+            summary_nl=row.summary,
+            summary_en=row.summary_en,
+            basis=row.basis,
+            basis_note_nl=row.basis_note,
+            basis_note_en=row.basis_note_en,
             version=row.version,
             updated_at=as_utc(row.updated_at),
         )
+
+    @strawberry.field(description="What it is, in a sentence or two, in our own words from the source.")
+    def summary(self, language: LanguageArg = Language.NL) -> str:
+        return in_language(language, self.summary_nl, self.summary_en)
+
+    @strawberry.field(
+        description="For basis INTERPRETED: how and why its status or summary goes beyond the source's "
+        "words; null for QUOTED."
+    )
+    def basis_note(self, language: LanguageArg = Language.NL) -> str | None:
+        return in_language_or_none(language, self.basis_note_nl, self.basis_note_en)
 
     @classmethod
     async def resolve_reference(cls, info: Info, **representation: Any) -> Self | None:
@@ -141,14 +178,27 @@ class Initiative(relay.Node):
     @strawberry.field(description="Numbers the source reports for it without listing members.")
     async def reported_figures(self, info: Info) -> list[ReportedFigure]:
         rows = await info.context.loaders.reported_figures.load(self.pk)
-        return [ReportedFigure(pk=row.id, label=row.label, value=row.value, unit=row.unit) for row in rows]
+        return [
+            ReportedFigure(
+                pk=row.id,
+                label_nl=row.label,
+                label_en=row.label_en,
+                value=row.value,
+                unit_nl=row.unit,
+                unit_en=row.unit_en,
+            )
+            for row in rows
+        ]
 
     @strawberry.field(
         description="Participants the source names that match no known municipality or organisation."
     )
     async def unresolved_mentions(self, info: Info) -> list[UnresolvedMention]:
         rows = await info.context.loaders.unresolved_mentions.load(self.pk)
-        return [UnresolvedMention(pk=row.id, name=row.name, role=row.role, note=row.note) for row in rows]
+        return [
+            UnresolvedMention(pk=row.id, name=row.name, role=row.role, note_nl=row.note, note_en=row.note_en)
+            for row in rows
+        ]
 
     @strawberry.field(description="Who is involved in it, in which role, in the order they were recorded.")
     async def involvements(
@@ -199,9 +249,13 @@ class Involvement(relay.Node):
     role: PartnerRole = strawberry.field(
         description="The part it plays, in the source's words mapped to a role."
     )
-    description: str | None = strawberry.field(
-        description='Detail from the source about this one involvement: "3 wijken", "B5-gemeente".'
+    description_nl: strawberry.Private[str | None]
+    description_en: strawberry.Private[str | None]
+    basis: Basis = strawberry.field(
+        description="INTERPRETED where the role goes beyond the source's words (see basisNote)."
     )
+    basis_note_nl: strawberry.Private[str | None]
+    basis_note_en: strawberry.Private[str | None]
     version: int = strawberry.field(
         description="Raised by every update; send it back with an update (optimistic concurrency)."
     )
@@ -214,10 +268,27 @@ class Involvement(relay.Node):
             initiative_pk=row.initiative_id,
             participant_pk=row.participant_id,
             role=row.role,
-            description=row.description,
+            description_nl=row.description,
+            description_en=row.description_en,
+            basis=row.basis,
+            basis_note_nl=row.basis_note,
+            basis_note_en=row.basis_note_en,
             version=row.version,
             updated_at=as_utc(row.updated_at),
         )
+
+    @strawberry.field(
+        description='Detail from the source about this one involvement: "3 wijken", "B5-gemeente".'
+    )
+    def description(self, language: LanguageArg = Language.NL) -> str | None:
+        return in_language_or_none(language, self.description_nl, self.description_en)
+
+    @strawberry.field(
+        description="For basis INTERPRETED: how and why the role goes beyond the source's words; null for "
+        "QUOTED."
+    )
+    def basis_note(self, language: LanguageArg = Language.NL) -> str | None:
+        return in_language_or_none(language, self.basis_note_nl, self.basis_note_en)
 
     @classmethod
     def resolve_id(cls, root: Self, *, info: Info) -> str:
@@ -287,16 +358,20 @@ class InitiativeConnection(CountedConnection[Initiative]):
 async def municipality_id_for(info: Info, code: str, argument: str) -> int:
     from schema.participants import check_code
 
-    row = await info.context.loaders.municipality_by_code.load(check_code(code, argument))
+    normal = check_code(code, argument)
+    row = await info.context.loaders.municipality_by_code.load(normal)
     if row is None:
-        raise bad_input(argument, f"there is no municipality with code {code!r}")
+        error = unknown_code(argument, normal)
+        if (error.extensions or {}).get("code") == OUTSIDE_PROVINCE:
+            raise error
+        raise bad_input(argument, f"er is geen gemeente met code {code!r}")
     return int(row.id)
 
 
 async def organization_id_for(info: Info, slug: str, argument: str) -> int:
     row = await info.context.loaders.organization_by_slug.load(slug)
     if row is None:
-        raise bad_input(argument, f"there is no organization with slug {slug!r}")
+        raise bad_input(argument, f"er is geen organisatie met slug {slug!r}")
     return int(row.id)
 
 
@@ -322,7 +397,7 @@ async def involvement_criteria(info: Info, filter_: InvolvementFilter | None) ->
         row = await info.context.loaders.initiative_by_slug.load(filter_.initiative_slug)
         if row is None:
             raise bad_input(
-                "filter.initiativeSlug", f"there is no initiative with slug {filter_.initiative_slug!r}"
+                "filter.initiativeSlug", f"er is geen initiatief met slug {filter_.initiative_slug!r}"
             )
         initiative_id = row.id
     participant_ids = await _participant_ids(info, filter_)
@@ -341,16 +416,16 @@ async def initiative_criteria(info: Info, filter_: InitiativeFilter | None) -> I
     if filter_.theme is not None:
         theme_folded = fold(filter_.theme)
         if not theme_folded:
-            raise bad_input("filter.theme", "must contain letters or digits")
+            raise bad_input("filter.theme", "moet letters of cijfers bevatten")
     search_words: tuple[str, ...] = ()
     if filter_.search is not None:
         search_words = tuple(dict.fromkeys(fold_words(filter_.search)))
         if not search_words:
-            raise bad_input("filter.search", "must contain at least one word of letters or digits")
+            raise bad_input("filter.search", "moet minstens één woord van letters of cijfers bevatten")
         # Each word is a condition of its own: thousands of them overflow SQLite's expression depth.
         if len(search_words) > MAX_SEARCH_WORDS:
             raise bad_input(
-                "filter.search", f"give at most {MAX_SEARCH_WORDS} words (got {len(search_words)})"
+                "filter.search", f"geef hoogstens {MAX_SEARCH_WORDS} woorden (gekregen: {len(search_words)})"
             )
     # Each listed value is a statement parameter: repeats (a variable can hold thousands) are dropped.
     return InitiativeCriteria(

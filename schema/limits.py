@@ -171,8 +171,8 @@ class QueryCost(SchemaExtension):
                     _refuse(
                         context,
                         GraphQLError(
-                            f"This query could touch {self.cost:,} items, more than the limit of {limit:,}. "
-                            "Ask for smaller pages (`first`) in nested connections, or page through them.",
+                            f"Deze query kan {self.cost:,} items raken, meer dan de grens van {limit:,}. "
+                            "Vraag kleinere pagina's (`first`) in geneste lijsten, of blader erdoorheen.",
                             extensions={"code": QUERY_TOO_COSTLY, "cost": self.cost, "limit": limit},
                         ),
                     )
@@ -192,12 +192,12 @@ class QueryCost(SchemaExtension):
         if response is not None:  # HTTP (a subscription's websocket has no status to set)
             response.status_code = 429
             response.headers["Retry-After"] = str(refusal.retry_after)
-        whose = "this token's" if refusal.caller_kind == "token" else "this address's"
+        whose = "dit token" if refusal.caller_kind == "token" else "dit adres"
         _refuse(
             context,
             GraphQLError(
-                f"Rate limit reached: {whose} budget is {refusal.limit:,} cost units per minute and this "
-                f"operation costs {cost:,}. Try again in {refusal.retry_after} s.",
+                f"Limiet bereikt: {whose} mag {refusal.limit:,} kosteneenheden per minuut gebruiken en deze "
+                f"operatie kost {cost:,}. Probeer het over {refusal.retry_after} s opnieuw.",
                 extensions={
                     "code": RATE_LIMITED,
                     "retryAfter": refusal.retry_after,

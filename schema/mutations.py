@@ -86,7 +86,7 @@ async def _run(info: Info, work: Callable[[AsyncSession], Awaitable[T]]) -> tupl
             UserError.of(
                 Problem(
                     ("input", "version"),
-                    "The object changed while this update ran; read it again and retry.",
+                    "Het object is veranderd terwijl deze wijziging liep; lees het opnieuw en probeer het nog eens.",
                     "CONFLICT",
                 )
             )
@@ -113,10 +113,12 @@ async def _load(
     try:
         global_id = GlobalID.from_id(value)
     except GlobalIDValueError:
-        raise _problem(path, f"{value!r} is not an id of this API.") from None
+        raise _problem(path, f"{value!r} is geen id van deze API.") from None
     if global_id.type_name not in types:
         expected = " or ".join(types)
-        raise _problem(path, f"The id is of a {global_id.type_name}; a {expected} id is needed.")
+        raise _problem(
+            path, f"Dit is de id van een {global_id.type_name}; hier is de id van een {expected} nodig."
+        )
     model, column = types[global_id.type_name]
     key: Any = global_id.node_id
     if column == "id":
@@ -125,7 +127,7 @@ async def _load(
     found = key is not None and (column == "id" or storable(key))
     row = await session.scalar(select(model).where(getattr(model, column) == key)) if found else None
     if row is None:
-        raise _problem(path, f"There is no {global_id.type_name} with this id.", "NOT_FOUND")
+        raise _problem(path, f"Er is geen {global_id.type_name} met deze id.", "NOT_FOUND")
     return row
 
 

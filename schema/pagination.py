@@ -43,10 +43,10 @@ def decode_cursor(type_name: str, cursor: str, *, argument: str = "after") -> in
         pass
     if key is None:
         raise bad_input(
-            argument, f"{cursor!r} is not a cursor of this API; pass a cursor from a previous page"
+            argument, f"{cursor!r} is geen cursor van deze API; geef een cursor van een vorige pagina"
         )
     if cursor_type != type_name:
-        raise bad_input(argument, f"the cursor belongs to a list of {cursor_type}, not of {type_name}")
+        raise bad_input(argument, f"de cursor hoort bij een lijst van {cursor_type}, niet van {type_name}")
     return key
 
 
@@ -55,7 +55,8 @@ def page_request(type_name: str, first: int | None, after: str | None, max_page_
         first = DEFAULT_PAGE_SIZE
     if not 0 <= first <= max_page_size:
         raise bad_input(
-            "first", f"must be between 0 and {max_page_size} (got {first}); page with `after` for more"
+            "first",
+            f"moet tussen 0 en {max_page_size} liggen (gekregen: {first}); blader met `after` voor meer",
         )
     return PageRequest(first=first, after=None if after is None else decode_cursor(type_name, after))
 

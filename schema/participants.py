@@ -15,7 +15,7 @@ import schema.enums  # noqa: F401  (registers the GraphQL enums)
 from app.db import as_utc
 from app.models import Municipality as MunicipalityRow
 from app.models import Organization as OrganizationRow
-from app.models.enums import FusionSide, OrganizationKind
+from app.models.enums import Basis, FusionSide, Language, OrganizationKind
 from schema.context import Info
 from schema.errors import bad_input
 from schema.geo import GeoJSON, boundary_on, last_day
@@ -24,6 +24,7 @@ from schema.initiatives import (
     InvolvementFilterArg,
     involvement_connection,
 )
+from schema.language import LanguageArg, in_language_or_none
 from schema.nodes import load_nodes, reference_key
 from schema.pagination import AfterArg, CountedConnection, FirstArg
 from schema.provenance import Citation, citations_of
@@ -41,11 +42,21 @@ def today() -> dt.date:
     return dt.datetime.now(_PROVINCE_TIMEZONE).date()
 
 
+def normal_code(code: str) -> str | None:
+    """A CBS code in any case (``gm0796``) as stored (``GM0796``); None if it is not one."""
+    # fullmatch and [0-9]: `^GM\d{4}$` let "GM0879\n" and Arabic-Indic digits through. ASCII only, so that
+    # upper() cannot turn another letter into G or M.
+    upper = code.upper() if code.isascii() else code
+    return upper if CODE_PATTERN.fullmatch(upper) else None
+
+
 def check_code(code: str, argument: str) -> str:
-    # fullmatch and [0-9]: `^GM\d{4}$` let "GM0879\n" and Arabic-Indic digits through.
-    if not CODE_PATTERN.fullmatch(code):
-        raise bad_input(argument, f'{code!r} is not a CBS municipality code (GM and four digits: "GM0879")')
-    return code
+    normal = normal_code(code)
+    if normal is None:
+        raise bad_input(
+            argument, f'{code!r} is geen CBS-gemeentecode (GM en vier cijfers, bijvoorbeeld "GM0879")'
+        )
+    return normal
 
 
 @strawberry.interface(
@@ -80,6 +91,11 @@ class Municipality(Participant):
     dissolved_on: dt.date | None = strawberry.field(
         description="The first day on which it no longer existed; null while it exists."
     )
+    basis: Basis = strawberry.field(
+        description="INTERPRETED where its dates go beyond the source's words (see basisNote)."
+    )
+    basis_note_nl: strawberry.Private[str | None]
+    basis_note_en: strawberry.Private[str | None]
 
     @classmethod
     def from_row(cls, row: MunicipalityRow) -> Self:
@@ -90,7 +106,17 @@ class Municipality(Participant):
             province=row.province,
             founded_on=row.founded_on,
             dissolved_on=row.dissolved_on,
+            basis=row.basis,
+            basis_note_nl=row.basis_note,
+            basis_note_en=row.basis_note_en,
         )
+
+    @strawberry.field(
+        description="For basis INTERPRETED: how and why its dates go beyond the source's words; null for "
+        "QUOTED."
+    )
+    def basis_note(self, language: LanguageArg = Language.NL) -> str | None:
+        return in_language_or_none(language, self.basis_note_nl, self.basis_note_en)
 
     @classmethod
     async def resolve_reference(cls, info: Info, **representation: Any) -> Self | None:
@@ -228,8 +254,16 @@ class Organization(Participant):
     slug: str = strawberry.field(description='Stable, lower-case, hyphenated identifier: "stichting-zet".')
     kind: OrganizationKind = strawberry.field(description="What sort of organisation it is.")
     website: str | None = strawberry.field(description="Its website, where a source gives it.")
-    description: str | None = strawberry.field(
-        description="More about it, e.g. why a region has no members listed."
+    description_nl: strawberry.Private[str | None]
+    description_en: strawberry.Private[str | None]
+    basis: Basis = strawberry.field(
+        description="INTERPRETED where its name or kind goes beyond the source's words (see basisNote): "
+        '"Dorpsraden Zundert" is our name for the memo\'s "Dorpsraden".'
+    )
+    basis_note_nl: strawberry.Private[str | None]
+    basis_note_en: strawberry.Private[str | None]
+    members_as_of: dt.date | None = strawberry.field(
+        description="The date of the member list: a list from a later year than the memo carries its own date."
     )
     version: int = strawberry.field(
         description="Raised by every update; send it back with an update (optimistic concurrency)."
@@ -244,10 +278,26 @@ class Organization(Participant):
             slug=row.slug,
             kind=row.kind,
             website=row.website,
-            description=row.description,
+            description_nl=row.description,
+            description_en=row.description_en,
+            basis=row.basis,
+            basis_note_nl=row.basis_note,
+            basis_note_en=row.basis_note_en,
+            members_as_of=row.members_as_of,
             version=row.version,
             updated_at=as_utc(row.updated_at),
         )
+
+    @strawberry.field(description="More about it, e.g. why a region has no members listed.")
+    def description(self, language: LanguageArg = Language.NL) -> str | None:
+        return in_language_or_none(language, self.description_nl, self.description_en)
+
+    @strawberry.field(
+        description="For basis INTERPRETED: how and why its name or kind goes beyond the source's words; "
+        "null for QUOTED."
+    )
+    def basis_note(self, language: LanguageArg = Language.NL) -> str | None:
+        return in_language_or_none(language, self.basis_note_nl, self.basis_note_en)
 
     @classmethod
     async def resolve_reference(cls, info: Info, **representation: Any) -> Self | None:

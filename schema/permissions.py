@@ -10,18 +10,18 @@ from strawberry.permission import BasePermission
 from schema.context import Info
 from schema.errors import FORBIDDEN, UNAUTHENTICATED
 
-_HOW = "send `Authorization: Bearer <token>` with a token from `veerkracht token create`"
+_HOW = "stuur `Authorization: Bearer <token>` mee, met een token van `veerkracht token create`"
 
 
 def unauthenticated(info: Info, need: str) -> GraphQLError:
     # Same answer for a missing, unknown, revoked or malformed token: nothing that helps guessing.
-    return GraphQLError(f"Authentication required: {need}; {_HOW}.", extensions={"code": UNAUTHENTICATED})
+    return GraphQLError(f"Aanmelden vereist: {need}; {_HOW}.", extensions={"code": UNAUTHENTICATED})
 
 
 class CanRead(BasePermission):
     async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         if info.context.settings.require_token_for_reads and await info.context.identity() is None:
-            raise unauthenticated(info, "this service requires a token for reads")
+            raise unauthenticated(info, "deze dienst vraagt ook bij lezen om een token")
         return True
 
 
@@ -29,10 +29,10 @@ class CanWrite(BasePermission):
     async def has_permission(self, source: Any, info: Info, **kwargs: Any) -> bool:
         identity = await info.context.identity()
         if identity is None:
-            raise unauthenticated(info, "mutations need a token with the write scope")
+            raise unauthenticated(info, "mutaties vragen om een token met de scope write")
         if not identity.can_write:
             raise GraphQLError(
-                "Forbidden: this token may only read; mutations need a token with the write scope.",
+                "Niet toegestaan: dit token mag alleen lezen; mutaties vragen om een token met de scope write.",
                 extensions={"code": FORBIDDEN},
             )
         return True

@@ -11,7 +11,9 @@ from strawberry import relay
 
 from app.models import Citation as CitationRow
 from app.models import SourceDocument as SourceDocumentRow
+from app.models.enums import Language
 from schema.context import Info
+from schema.language import LanguageArg, in_language_or_none
 from schema.nodes import load_nodes
 
 
@@ -23,7 +25,8 @@ class SourceDocument(relay.Node):
     author: str | None = strawberry.field(description="Who wrote or signed it.")
     issuer: str | None = strawberry.field(description="The organisation that issued it.")
     url: str | None = strawberry.field(description="Where the public original can be found.")
-    description: str | None = strawberry.field(description="What it is, and which part of it was used.")
+    description_nl: strawberry.Private[str | None]
+    description_en: strawberry.Private[str | None]
 
     @classmethod
     def from_row(cls, row: SourceDocumentRow) -> Self:
@@ -34,8 +37,13 @@ class SourceDocument(relay.Node):
             author=row.author,
             issuer=row.issuer,
             url=row.url,
-            description=row.description,
+            description_nl=row.description,
+            description_en=row.description_en,
         )
+
+    @strawberry.field(description="What it is, and which part of it was used.")
+    def description(self, language: LanguageArg = Language.NL) -> str | None:
+        return in_language_or_none(language, self.description_nl, self.description_en)
 
     @classmethod
     def resolve_id(cls, root: Self, *, info: Info) -> str:

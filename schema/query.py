@@ -10,7 +10,7 @@ import strawberry
 from sqlalchemy import ColumnElement, select
 from strawberry import relay
 
-from app.models import DatasetLoad
+from app.models import DatasetLoad, MunicipalityAlias
 from app.models import Fusion as FusionRow
 from app.models import Initiative as InitiativeRow
 from app.models import Involvement as InvolvementRow
@@ -27,7 +27,7 @@ from app.services.pagination import count, fetch_page
 from app.services.text import fold
 from schema.changes import ChangeConnection, changes_page
 from schema.context import Info
-from schema.errors import bad_input, not_found
+from schema.errors import bad_input, not_found, unknown_code
 from schema.fusions import Fusion, FusionConnection
 from schema.initiatives import (
     Initiative,
@@ -51,6 +51,7 @@ from schema.participants import (
     today,
 )
 from schema.permissions import CanRead
+from schema.search import SearchHitConnection, search
 
 C = TypeVar("C", bound=CountedConnection[Any])
 
@@ -121,18 +122,20 @@ class Query:
         ] = None,
     ) -> Municipality | None:
         if (code is None) == (name is None):
-            raise bad_input("code", "give exactly one of `code` and `name`")
+            raise bad_input("code", "geef precies één van `code` en `name`")
         if code is not None:
-            row = await info.context.loaders.municipality_by_code.load(check_code(code, "code"))
+            normal = check_code(code, "code")
+            row = await info.context.loaders.municipality_by_code.load(normal)
             if row is None:
-                raise not_found("code", f"There is no municipality with code {code!r}.")
+                raise unknown_code("code", normal)
             return Municipality.from_row(row)
         assert name is not None
         folded = fold(name)
         if not folded:
-            raise bad_input("name", "must contain letters or digits")
+            raise bad_input("name", "moet letters of cijfers bevatten")
         # An exact (folded) match first; else the name without its Dutch article, as people write it:
         # "hertogenbosch" for 's-Hertogenbosch.
+        # Then the names people use, with their sources (app/data/aliases.yaml): "Den Bosch".
         variants = [folded, *(article + folded for article in ("s", "t"))]
         async with info.context.sessionmaker() as session:
             found = (
@@ -140,10 +143,21 @@ class Query:
                     select(MunicipalityRow).where(MunicipalityRow.name_folded.in_(variants))
                 )
             ).all()
+            if not found:
+                aliased = select(MunicipalityAlias.municipality_id).where(
+                    MunicipalityAlias.name_folded.in_(variants)
+                )
+                found = (
+                    await session.scalars(select(MunicipalityRow).where(MunicipalityRow.id.in_(aliased)))
+                ).all()
         exact = [row for row in found if row.name_folded == folded]
         rows = exact or found
         if not rows:
-            raise not_found("name", f"There is no municipality named {name!r}.")
+            raise not_found(
+                "name",
+                f"Er is geen gemeente met de naam {name!r} in Noord-Brabant (sinds 2015). Zoek op een deel van "
+                "de naam met `municipalities(filter: {nameContains: ...})`.",
+            )
         day = today()
         candidates = [Municipality.from_row(row) for row in rows]
         candidates.sort(key=lambda m: (m.is_active(day), m.dissolved_on or dt.date.max), reverse=True)
@@ -169,14 +183,14 @@ class Query:
             if filter_.name_contains is not None:
                 name_folded = fold(filter_.name_contains)
                 if not name_folded:
-                    raise bad_input("filter.nameContains", "must contain letters or digits")
+                    raise bad_input("filter.nameContains", "moet letters of cijfers bevatten")
             region_id = None
             if filter_.region_slug is not None:
                 region = await info.context.loaders.organization_by_slug.load(filter_.region_slug)
                 if region is None or region.kind is not OrganizationKind.REGIONAL_PARTNERSHIP:
                     raise bad_input(
                         "filter.regionSlug",
-                        f"there is no regional partnership with slug {filter_.region_slug!r}",
+                        f"er is geen regionale samenwerking met slug {filter_.region_slug!r}",
                     )
                 region_id = region.id
             criteria = MunicipalityCriteria(
@@ -197,13 +211,31 @@ class Query:
             to_node=Municipality.from_row,
         )
 
+    @strawberry.field(
+        permission_classes=[CanRead],
+        description="Search initiatives, organisations and municipalities by Dutch words: in names, summaries, "
+        "descriptions and the sources' quotes, ignoring case, accents and punctuation, with Dutch stemming "
+        '("wijk" finds "3 wijken", "bewoner" finds "bewoners"). Every word must occur; best hits first, '
+        "each with a snippet showing why.",
+    )
+    async def search(
+        self,
+        info: Info,
+        text: Annotated[
+            str, strawberry.argument(description='The words to find, e.g. "bewoners wijken" or "Den Bosch".')
+        ],
+        first: FirstArg = 50,
+        after: AfterArg = None,
+    ) -> SearchHitConnection:
+        return await search(info, text, first, after)
+
     @strawberry.field(permission_classes=[CanRead], description="One initiative by its slug.")
     async def initiative(
         self, info: Info, slug: Annotated[str, strawberry.argument(description='"pilot-altena".')]
     ) -> Initiative | None:
         row = await info.context.loaders.initiative_by_slug.load(slug)
         if row is None:
-            raise not_found("slug", f"There is no initiative with slug {slug!r}.")
+            raise not_found("slug", f"Er is geen initiatief met slug {slug!r}.")
         return Initiative.from_row(row)
 
     @strawberry.field(
@@ -237,7 +269,7 @@ class Query:
     ) -> Organization | None:
         row = await info.context.loaders.organization_by_slug.load(slug)
         if row is None:
-            raise not_found("slug", f"There is no organization with slug {slug!r}.")
+            raise not_found("slug", f"Er is geen organisatie met slug {slug!r}.")
         return Organization.from_row(row)
 
     @strawberry.field(

@@ -11,13 +11,13 @@ from tests.conftest import Api
     ("query", "argument", "words"),
     [
         ('{ municipality(code: "GM9999") { name } }', "code", "GM9999"),
-        ('{ municipality(code: "Zundert") { name } }', "code", "CBS municipality code"),
-        ('{ municipality(code: "GM0879", name: "Zundert") { name } }', "code", "exactly one"),
-        ("{ municipality { name } }", "code", "exactly one"),
+        ('{ municipality(code: "Zundert") { name } }', "code", "CBS-gemeentecode"),
+        ('{ municipality(code: "GM0879", name: "Zundert") { name } }', "code", "precies één"),
+        ("{ municipality { name } }", "code", "precies één"),
         ('{ municipality(name: "Atlantis") { name } }', "name", "Atlantis"),
-        ("{ municipalities(first: 1000) { totalCount } }", "first", "between 0 and 100"),
-        ("{ municipalities(first: -1) { totalCount } }", "first", "between 0 and 100"),
-        ('{ municipalities(after: "not-a-cursor") { totalCount } }', "after", "not a cursor"),
+        ("{ municipalities(first: 1000) { totalCount } }", "first", "tussen 0 en 100"),
+        ("{ municipalities(first: -1) { totalCount } }", "first", "tussen 0 en 100"),
+        ('{ municipalities(after: "not-a-cursor") { totalCount } }', "after", "geen cursor"),
         (
             '{ involvements(filter: {municipalityCode: "GM9999"}) { totalCount } }',
             "filter.municipalityCode",
@@ -34,12 +34,12 @@ from tests.conftest import Api
             "nope",
         ),
         ('{ municipalities(filter: {regionSlug: "pon"}) { totalCount } }', "filter.regionSlug", "pon"),
-        ('{ initiatives(filter: {search: "!!"}) { totalCount } }', "filter.search", "word"),
+        ('{ initiatives(filter: {search: "!!"}) { totalCount } }', "filter.search", "woord"),
         ('{ initiative(slug: "nope") { name } }', "slug", "nope"),
         (
             '{ municipality(code: "GM0879") { involvements(first: 101) { totalCount } } }',
             "first",
-            "between 0 and 100",
+            "tussen 0 en 100",
         ),
     ],
 )
@@ -73,7 +73,7 @@ async def test_a_cursor_of_another_list_is_refused(api: Api) -> None:
 async def test_malformed_global_id_names_the_argument(api: Api, query: str, argument: str) -> None:
     (error,) = await api.errors(query)
     assert error["extensions"] == {"code": "BAD_USER_INPUT", "argument": argument}
-    assert f"Invalid argument `{argument}`" in error["message"]
+    assert f"Ongeldig argument `{argument}`" in error["message"]
 
 
 async def test_every_error_has_a_code(api: Api) -> None:

@@ -124,6 +124,33 @@ CORPUS: list[tuple[str, dict[str, Any]]] = [
         '{ organization(slug: "stichting-zet") { involvements(filter: {roles: [DESIGNER]}) { totalCount } } }',
         {},
     ),
+    # texts in Dutch (the default) and English; basis and its note (issue 12)
+    (
+        """query($lang: Language!) { initiatives(first: 100) { nodes { slug summary nl: summary(language: NL)
+             en: summary(language: EN) sl: summary(language: $lang) basis basisNote
+             noteEn: basisNote(language: EN)
+             involvements(first: 100) { nodes { description dEn: description(language: EN)
+               d: description(language: $lang) basis basisNote bEn: basisNote(language: $lang)
+               initiative { summary(language: $lang) }
+               participant { ... on Organization { description(language: $lang) basisNote } } } } } } }""",
+        {"lang": "EN"},
+    ),
+    (
+        """query($lang: Language!) { municipalities(first: 100) { nodes { code basis basisNote
+             en: basisNote(language: EN) l: basisNote(language: $lang) } } }""",
+        {"lang": "EN"},
+    ),
+    (
+        """query($lang: Language!) { organizations(first: 100) { nodes { slug description
+             en: description(language: EN) basis basisNote n: basisNote(language: $lang) membersAsOf } } }""",
+        {"lang": "NL"},
+    ),
+    (
+        """{ organization(slug: "dorpsraden-zundert") { basis basisNote en: basisNote(language: EN)
+             description(language: EN) } initiative(slug: "pilot-altena") { status basis
+             basisNote(language: EN) summary(language: EN) } }""",
+        {},
+    ),
     # organizations
     ("{ organizations(kind: PROVINCE) { nodes { slug website } } }", {}),
     (
@@ -420,6 +447,27 @@ async def test_generated_queries_match_the_resolvers(compiled: Api, resolved: Ap
         await _same(compiled, resolved, query)
     assert _compiled_count() - before > len(generated) / 2, "the generated queries mostly compiled"
     assert _prepared_count() - prepared > len(generated) / 4, "and their repeats were mostly prepared reads"
+
+
+async def test_texts_in_both_languages_compile(compiled: Api, resolved: Api) -> None:
+    """summary(language:), description(language:), basisNote(language:): compiled, not left to the resolvers."""
+    query = """query($lang: Language!) { initiatives { nodes { summary(language: $lang) basisNote(language: $lang)
+        involvements { nodes { description(language: $lang) } } } } }"""
+    before = _compiled_count()
+    dutch = await _same(compiled, resolved, query, {"lang": "NL"})
+    english = await _same(compiled, resolved, query, {"lang": "EN"})
+    assert _compiled_count() - before == 4
+    altena = [
+        n
+        for n in english["data"]["initiatives"]["nodes"]
+        if n["summary"].startswith("A pilot in which the province worked")
+    ]
+    assert altena
+    assert "COMPLETED" in altena[0]["basisNote"]
+    assert (
+        dutch["data"]["initiatives"]["nodes"][0]["summary"]
+        != english["data"]["initiatives"]["nodes"][0]["summary"]
+    )
 
 
 # ------------------------------------------------------------------------------------------ statements

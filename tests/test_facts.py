@@ -147,9 +147,10 @@ async def test_details_themes_and_figures(api: Api) -> None:
         slug: [(figure["value"], figure["unit"]) for figure in node["reportedFigures"]]
         for slug, node in initiatives.items()
     }
-    assert figures["dementievriendelijk-brabant"] == [(57, "municipalities")]
-    assert figures["sterk-brabant"] == [(12, "municipalities")]
-    assert figures["brabant-outcomes-fund"] == [(5, "initiatives")]
+    # Dutch first (issue 12): the units are Dutch unless `language: EN` is asked.
+    assert figures["dementievriendelijk-brabant"] == [(57, "gemeenten")]
+    assert figures["sterk-brabant"] == [(12, "gemeenten")]
+    assert figures["brabant-outcomes-fund"] == [(5, "initiatieven")]
 
 
 async def test_galderen_stays_unresolved_and_visible(api: Api) -> None:

@@ -34,6 +34,7 @@ from schema.errors import (
     GRAPHQL_PARSE_FAILED,
     GRAPHQL_VALIDATION_FAILED,
     NOT_FOUND,
+    OUTSIDE_PROVINCE,
     UNAUTHENTICATED,
 )
 from schema.limits import QUERY_TOO_COSTLY
@@ -58,6 +59,7 @@ ENVIRONMENT = {
 ALLOWED_CODES = {
     BAD_USER_INPUT,
     NOT_FOUND,
+    OUTSIDE_PROVINCE,
     UNAUTHENTICATED,
     FORBIDDEN,
     GRAPHQL_PARSE_FAILED,
@@ -536,20 +538,20 @@ def gid(text: str) -> str:
     [
         # A cursor's key beyond INTEGER made PostgreSQL refuse the statement, and SQLite's driver the
         # parameter; a key in other digits ("²") passed str.isdigit() and failed int().
-        ("query($c: String) { fusions(after: $c) { totalCount } }", {"c": cursor("c1:Fusion:99999999999999999999")}, "after", "not a cursor"),
-        ("query($c: String) { fusions(after: $c) { totalCount } }", {"c": cursor("c1:Fusion:²")}, "after", "not a cursor"),
-        ("query($c: String) { changes(after: $c) { nodes { sequence } } }", {"c": cursor("c1:Change:2147483648")}, "after", "not a cursor"),
+        ("query($c: String) { fusions(after: $c) { totalCount } }", {"c": cursor("c1:Fusion:99999999999999999999")}, "after", "geen cursor"),
+        ("query($c: String) { fusions(after: $c) { totalCount } }", {"c": cursor("c1:Fusion:²")}, "after", "geen cursor"),
+        ("query($c: String) { changes(after: $c) { nodes { sequence } } }", {"c": cursor("c1:Change:2147483648")}, "after", "geen cursor"),
         # PostgreSQL refuses a NUL in text, and no driver can encode an unpaired surrogate: the lookups failed.
         ('{ initiative(slug: "pilot\\u0000altena") { name } }', None, "slug", "pilot\\x00altena"),
         ("query($s: String!) { organization(slug: $s) { name } }", {"s": "b5\ud800"}, "slug", "b5\\ud800"),
         ('{ municipalities(filter: {regionSlug: "b5\\u0000"}) { totalCount } }', None, "filter.regionSlug", "b5"),
-        ('{ involvements(filter: {initiativeSlug: "\\u0000"}) { totalCount } }', None, "filter.initiativeSlug", "no initiative"),
-        ("query($s: String) { initiatives(filter: {organizationSlug: $s}) { totalCount } }", {"s": "\udfff"}, "filter.organizationSlug", "no organization"),
+        ('{ involvements(filter: {initiativeSlug: "\\u0000"}) { totalCount } }', None, "filter.initiativeSlug", "geen initiatief"),
+        ("query($s: String) { initiatives(filter: {organizationSlug: $s}) { totalCount } }", {"s": "\udfff"}, "filter.organizationSlug", "geen organisatie"),
         # `^GM\d{4}$` took a trailing newline and any script's digits for a CBS code.
-        ('{ municipality(code: "GM0879\\n") { name } }', None, "code", "CBS municipality code"),
-        ('{ municipality(code: "GM٠٨٧٩") { name } }', None, "code", "CBS municipality code"),
+        ('{ municipality(code: "GM0879\\n") { name } }', None, "code", "CBS-gemeentecode"),
+        ('{ municipality(code: "GM٠٨٧٩") { name } }', None, "code", "CBS-gemeentecode"),
         # A condition per word: thousands of words overflowed SQLite's expression depth.
-        (f'{{ initiatives(filter: {{search: "{" ".join(["brabant"] * 5 + [f"w{i}" for i in range(20)])}"}}) {{ totalCount }} }}', None, "filter.search", "at most 20 words"),
+        (f'{{ initiatives(filter: {{search: "{" ".join(["brabant"] * 5 + [f"w{i}" for i in range(20)])}"}}) {{ totalCount }} }}', None, "filter.search", "hoogstens 20 woorden"),
         # Interfaces are Node types to Strawberry's relay, which then called their missing resolve_nodes.
         (f'{{ node(id: "{gid("Participant:b5")}") {{ id }} }}', None, "id", "interface"),
         (f'{{ node(id: "{gid("Node:1")}") {{ id }} }}', None, "id", "interface"),

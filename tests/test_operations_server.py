@@ -81,6 +81,10 @@ async def test_sigterm_finishes_in_flight_requests_and_logs_json(fresh_url: str)
     assert line["cost"] == 1
     assert {"time", "level", "message"} <= line.keys()
     assert not [entry for entry in logged if "color_message" in entry], "no terminal colour codes in the log"
+    # The startup's "GraphiQL: ..." line goes through the log format too (issue 12).
+    (started,) = [entry for entry in logged if entry["logger"] == "veerkracht.serve"]
+    assert started["message"] == f"GraphiQL: http://127.0.0.1:{server.port}/graphql"
+    assert started["url"] == f"http://127.0.0.1:{server.port}/graphql"
 
 
 def test_metrics_are_summed_over_worker_processes(fresh_url: str) -> None:

@@ -35,8 +35,21 @@ def test_readme_commands_are_the_ones_ci_runs() -> None:
 
 async def test_readme_mutation_example(writer: Api) -> None:
     (mutation,) = re.findall(r"```text\n(mutation \{.*?)```", README, flags=re.DOTALL)
-    payload = (await writer.data(mutation))["addInvolvement"]
+    payload = (await writer.data(mutation))["updateInitiative"]
     assert payload["errors"] == []
-    assert payload["involvement"]["participant"]["name"] == "Helmond"
-    assert payload["involvement"]["sources"][0]["quote"].endswith("Helmond (3 wijken)")
+    assert payload["initiative"]["version"] == 2
+    assert "Helmond (3 wijken)" in payload["initiative"]["summary"]
     assert payload["clientMutationId"] == "readme-1"
+
+
+def test_the_readme_mutation_adds_no_fact() -> None:
+    """The example only rewords a summary: it adds no involvement, organisation or other fact (issue 12)."""
+    (mutation,) = re.findall(r"```text\n(mutation \{.*?)```", README, flags=re.DOTALL)
+    assert mutation.split("(")[0].split()[-1] == "updateInitiative"
+    assert not re.search(r"\b(add|create|record)[A-Z]", mutation)
+
+
+def test_the_readme_does_not_point_outside_the_repository() -> None:
+    assert "../shared" not in README
+    assert "Chromium" in README
+    assert ".ci/install-browser.sh" in README

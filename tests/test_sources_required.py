@@ -115,7 +115,7 @@ async def test_a_quote_must_be_the_documents_own_words(writer: Api) -> None:
     assert [(e["field"], e["code"]) for e in payload["errors"]] == [
         (["input", "sources", "1", "quote"], "QUOTE_NOT_FOUND")
     ]
-    assert "verbatim" in payload["errors"][0]["message"]
+    assert "letterlijk" in payload["errors"][0]["message"]  # Dutch (issue 12)
     assert await _last_sequence(writer) == before_sequence
     assert await writer.data(check) == before_state
 

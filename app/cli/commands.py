@@ -81,7 +81,10 @@ def serve(
         # worker answers) sums them. A fresh directory per start: old workers' files would count otherwise.
         metrics_dir = tempfile.mkdtemp(prefix="veerkracht-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = metrics_dir
-    typer.echo(f"GraphiQL: http://{host}:{port}/graphql")
+    # Through the log format (JSON in production) like every other line the service writes.
+    logging.getLogger("veerkracht.serve").info(
+        "GraphiQL: http://%s:%s/graphql", host, port, extra={"url": f"http://{host}:{port}/graphql"}
+    )
     try:
         uvicorn.run(
             "app.web.app:create_app_from_environment",

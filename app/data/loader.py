@@ -42,6 +42,7 @@ from app.models import (
     Involvement,
     Membership,
     Municipality,
+    MunicipalityAlias,
     Organization,
     Participant,
     ReportedFigure,
@@ -49,6 +50,7 @@ from app.models import (
     UnresolvedMention,
 )
 from app.models.enums import (
+    Basis,
     FusionKind,
     FusionSide,
     InitiativeKind,
@@ -117,6 +119,7 @@ class _DocumentFields(_Strict):
     issuer: Text | None = None
     url: Text | None = None
     description: Text | None = None
+    description_en: Text | None = None
 
 
 class DocumentEntry(_DocumentFields):
@@ -129,7 +132,15 @@ class InlineDocumentEntry(_DocumentFields):
     text: Annotated[str, StringConstraints(min_length=1)] | None = None
 
 
-class MunicipalityEntry(_Strict):
+class _Interpretable(_Strict):
+    """A fact that may go beyond its source's words: ``basis: INTERPRETED`` with a note saying how."""
+
+    basis: Basis = Basis.QUOTED
+    basis_note: Text | None = None
+    basis_note_en: Text | None = None
+
+
+class MunicipalityEntry(_Interpretable):
     code: Code
     name: Text
     founded_on: dt.date | None = None
@@ -146,30 +157,35 @@ class FusionEntry(_Strict):
     sources: Sources
 
 
-class OrganizationEntry(_Strict):
+class OrganizationEntry(_Interpretable):
     slug: Slug
     name: Text
     kind: OrganizationKind
     website: Text | None = None
     description: Text | None = None
+    description_en: Text | None = None
     members: list[Text] = []
+    members_as_of: dt.date | None = None
     members_sources: list[CitationEntry] = []
     sources: Sources
 
 
 class ReportedFigureEntry(_Strict):
     label: Text
+    label_en: Text | None = None
     value: int
     unit: Text
+    unit_en: Text | None = None
     source: Annotated[CitationEntry | None, AfterValidator(_required)] = Field(
         default=None, validate_default=True
     )
 
 
-class InvolvementEntry(_Strict):
+class InvolvementEntry(_Interpretable):
     participant: Text
     role: PartnerRole
     description: Text | None = None
+    description_en: Text | None = None
     sources: Sources
 
 
@@ -177,20 +193,32 @@ class UnresolvedMentionEntry(_Strict):
     name: Text
     role: PartnerRole
     note: Text
+    note_en: Text | None = None
     sources: Sources
 
 
-class InitiativeEntry(_Strict):
+class InitiativeEntry(_Interpretable):
     slug: Slug
     name: Text
     kind: InitiativeKind
     status: InitiativeStatus
     summary: Text
+    summary_en: Text | None = None
     cross_over_themes: list[Text] = []
     sources: Sources
     reported_figures: list[ReportedFigureEntry] = []
     involvements: list[InvolvementEntry] = []
     unresolved_mentions: list[UnresolvedMentionEntry] = []
+
+
+class AliasEntry(_Strict):
+    code: Code
+    name: Text
+    sources: Sources
+
+
+class AliasesFile(_Strict):
+    aliases: list[AliasEntry]
 
 
 class SourcesFile(_Strict):
@@ -220,6 +248,7 @@ FILES: dict[str, type[_Strict]] = {
     "regions.yaml": OrganizationsFile,
     "organizations.yaml": OrganizationsFile,
     "initiatives.yaml": InitiativesFile,
+    "aliases.yaml": AliasesFile,
 }
 
 
@@ -244,6 +273,7 @@ class Dataset:
     organizations: list[OrganizationEntry]
     initiatives: list[InitiativeEntry]
     content_hash: str
+    aliases: list[AliasEntry] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)
     raw_texts: dict[str, str] = field(default_factory=dict)
     """Document texts as written (``document_texts`` holds them whitespace-normalised, for quote checks)."""
@@ -311,6 +341,7 @@ def read_dataset(data_dir: Path = DATA_DIR) -> Dataset:
         organizations=parsed["regions.yaml"].organizations + parsed["organizations.yaml"].organizations,
         initiatives=parsed["initiatives.yaml"].initiatives,
         content_hash="",
+        aliases=parsed["aliases.yaml"].aliases,
     )
     for document in sources.documents:
         try:
@@ -377,6 +408,25 @@ def _cross_check(
                     f"{cited}: quote {citation.quote!r} is not found verbatim in document {citation.document!r}"
                 )
 
+    def check_texts(where: str, entry: object, *fields: str) -> None:
+        """Dutch is the source language: an English text translates a Dutch one, which the bundled dataset
+        always has a translation of; an interpretation has its note (in both languages), a quoted fact none."""
+        for name in fields:
+            dutch, english = getattr(entry, name), getattr(entry, name + "_en")
+            if english is not None and dutch is None:
+                problems.append(f"{where}: {name}_en is given but the Dutch text {name} is missing")
+            elif dutch is not None and english is None and require_sources:
+                problems.append(f"{where}: {name} has no English translation ({name}_en)")
+        if isinstance(entry, _Interpretable):
+            if entry.basis is Basis.INTERPRETED and entry.basis_note is None:
+                problems.append(f"{where}: basis INTERPRETED needs a basis_note (in Dutch) saying how")
+            if entry.basis is Basis.QUOTED and (entry.basis_note or entry.basis_note_en):
+                problems.append(f"{where}: a basis_note is only for basis INTERPRETED")
+            elif entry.basis_note is not None and entry.basis_note_en is None and require_sources:
+                problems.append(f"{where}: basis_note has no English translation (basis_note_en)")
+
+    for document in dataset.documents:
+        check_texts(at(document, f"sources.yaml: document {document.slug!r}"), document, "description")
     for slug in _duplicates(d.slug for d in dataset.documents):
         problems.append(f"{at('documents', 'sources.yaml')}: duplicate document slug {slug!r}")
 
@@ -388,6 +438,7 @@ def _cross_check(
         founded, dissolved = municipality.founded_on, municipality.dissolved_on
         if founded and dissolved and founded >= dissolved:
             problems.append(f"{where}: founded_on {founded} is not before dissolved_on {dissolved}")
+        check_texts(where, municipality)
         check_citations(where, municipality.sources)
 
     for fusion in dataset.fusions:
@@ -436,6 +487,9 @@ def _cross_check(
             problems.append(f"{where}: member {member!r} is listed twice")
         if organization.members and not organization.members_sources and require_sources:
             problems.append(f"{where}: members are listed without members_sources")
+        if organization.members_as_of is not None and not organization.members:
+            problems.append(f"{where}: members_as_of is given without members")
+        check_texts(where, organization, "description")
         check_citations(where, organization.sources)
         check_citations(f"{where}: members_sources", organization.members_sources)
 
@@ -443,6 +497,7 @@ def _cross_check(
         problems.append(f"{at('initiatives', 'initiatives.yaml')}: duplicate initiative slug {slug!r}")
     for initiative in dataset.initiatives:
         where = at(initiative, f"initiatives.yaml: initiative {initiative.slug!r}")
+        check_texts(where, initiative, "summary")
         check_citations(where, initiative.sources)
         for theme in _duplicates(initiative.cross_over_themes):
             problems.append(f"{where}: cross-over theme {theme!r} is listed twice")
@@ -450,6 +505,7 @@ def _cross_check(
             problems.append(f"{where}: reported figure {label!r} is listed twice")
         for figure in initiative.reported_figures:
             figure_where = at(figure, f"{where}: reported figure {figure.label!r}")
+            check_texts(figure_where, figure, "label", "unit")
             check_citations(figure_where, [figure.source] if figure.source else [])
         seen: set[tuple[str, PartnerRole]] = set()
         for index, involvement in enumerate(initiative.involvements):
@@ -465,9 +521,22 @@ def _cross_check(
             if key in seen:
                 problems.append(f"{inv_where}: duplicate involvement (same participant and role)")
             seen.add(key)
+            check_texts(inv_where, involvement, "description")
             check_citations(inv_where, involvement.sources)
         for mention in initiative.unresolved_mentions:
-            check_citations(at(mention, f"{where}: unresolved mention {mention.name!r}"), mention.sources)
+            mention_where = at(mention, f"{where}: unresolved mention {mention.name!r}")
+            check_texts(mention_where, mention, "note")
+            check_citations(mention_where, mention.sources)
+    names = {fold(m.name) for m in dataset.municipalities}
+    for alias in dataset.aliases:
+        alias_where = f"aliases.yaml: alias {alias.name!r} ({alias.code})"
+        if alias.code not in codes:
+            problems.append(f"{alias_where}: code {alias.code!r} is not in municipalities.yaml")
+        elif fold(alias.name) in names:
+            problems.append(f"{alias_where}: is already the name of a municipality")
+        check_citations(alias_where, alias.sources)
+    for name in _duplicates(fold(a.name) for a in dataset.aliases):
+        problems.append(f"aliases.yaml: alias {name!r} is listed twice")
     return problems
 
 
@@ -595,6 +664,7 @@ async def _load(session: AsyncSession, dataset: Dataset, report: Progress) -> No
             "issuer": entry.issuer,
             "url": entry.url,
             "description": entry.description,
+            "description_en": entry.description_en,
             "text": dataset.raw_texts.get(entry.slug, dataset.document_texts.get(entry.slug)),
         }
         document_rows.append(upsert(stored_documents, SourceDocument, {"slug": entry.slug}, **values))
@@ -610,6 +680,9 @@ async def _load(session: AsyncSession, dataset: Dataset, report: Progress) -> No
             "province": PROVINCE,
             "founded_on": m_entry.founded_on,
             "dissolved_on": m_entry.dissolved_on,
+            "basis": m_entry.basis,
+            "basis_note": m_entry.basis_note,
+            "basis_note_en": m_entry.basis_note_en,
         }
         municipality = upsert(stored_municipalities, Municipality, {"code": m_entry.code}, **values)
         participants[m_entry.code] = municipality
@@ -621,12 +694,30 @@ async def _load(session: AsyncSession, dataset: Dataset, report: Progress) -> No
             "kind": o_entry.kind,
             "website": o_entry.website,
             "description": o_entry.description,
+            "description_en": o_entry.description_en,
+            "basis": o_entry.basis,
+            "basis_note": o_entry.basis_note,
+            "basis_note_en": o_entry.basis_note_en,
+            "members_as_of": o_entry.members_as_of,
         }
         organization = upsert(stored_organizations, Organization, {"slug": o_entry.slug}, **values)
         participants[o_entry.slug] = organization
         citations.want("participant_id", organization, documents, o_entry.sources)
     await session.flush()
     report("participants", len(participants), len(participants))
+
+    # Municipality aliases (aliases.yaml): exactly the dataset's, matched by (municipality, name).
+    stored_aliases = {
+        (a.municipality_id, a.name): a for a in await session.scalars(select(MunicipalityAlias))
+    }
+    wanted_aliases = {(participants[a.code].id, a.name) for a in dataset.aliases}
+    for alias_key, alias in stored_aliases.items():
+        if alias_key not in wanted_aliases:
+            await session.delete(alias)
+    for municipality_id, alias_name in sorted(wanted_aliases - set(stored_aliases)):
+        session.add(
+            MunicipalityAlias(municipality_id=municipality_id, name=alias_name, name_folded=fold(alias_name))
+        )
 
     memberships_of: dict[int, dict[int, Membership]] = defaultdict(dict)
     for (organization_id, member_id), membership_row in stored_memberships.items():
@@ -664,6 +755,10 @@ async def _load(session: AsyncSession, dataset: Dataset, report: Progress) -> No
             "kind": i_entry.kind,
             "status": i_entry.status,
             "summary": i_entry.summary,
+            "summary_en": i_entry.summary_en,
+            "basis": i_entry.basis,
+            "basis_note": i_entry.basis_note,
+            "basis_note_en": i_entry.basis_note_en,
             "search_folded": search_document(i_entry.name, i_entry.summary),
         }
         initiative = upsert(stored_initiatives, Initiative, {"slug": i_entry.slug}, **values)
@@ -715,6 +810,8 @@ async def _load(session: AsyncSession, dataset: Dataset, report: Progress) -> No
                 {"initiative_id": initiative.id, "label": figure_entry.label},
                 value=figure_entry.value,
                 unit=figure_entry.unit,
+                label_en=figure_entry.label_en,
+                unit_en=figure_entry.unit_en,
             )
             citations.want(
                 "reported_figure_id", figure, documents, [figure_entry.source] if figure_entry.source else []
@@ -725,11 +822,22 @@ async def _load(session: AsyncSession, dataset: Dataset, report: Progress) -> No
                 "participant_id": participants[inv_entry.participant].id,
                 "role": inv_entry.role,
             }
-            involvement = upsert(stored_involvements, Involvement, key, description=inv_entry.description)
+            involvement = upsert(
+                stored_involvements,
+                Involvement,
+                key,
+                description=inv_entry.description,
+                description_en=inv_entry.description_en,
+                basis=inv_entry.basis,
+                basis_note=inv_entry.basis_note,
+                basis_note_en=inv_entry.basis_note_en,
+            )
             citations.want("involvement_id", involvement, documents, inv_entry.sources)
         for u_entry in i_entry.unresolved_mentions:
             key = {"initiative_id": initiative.id, "name": u_entry.name, "role": u_entry.role}
-            mention = upsert(stored_mentions, UnresolvedMention, key, note=u_entry.note)
+            mention = upsert(
+                stored_mentions, UnresolvedMention, key, note=u_entry.note, note_en=u_entry.note_en
+            )
             citations.want("unresolved_mention_id", mention, documents, u_entry.sources)
         involvements_done += len(i_entry.involvements)
         pending += (

@@ -10,7 +10,7 @@ from app.models.initiative import (
     ReportedFigure,
     UnresolvedMention,
 )
-from app.models.participant import Membership, Municipality, Organization, Participant
+from app.models.participant import Membership, Municipality, MunicipalityAlias, Organization, Participant
 from app.models.provenance import Citation, DatasetLoad, SourceDocument
 from app.models.webhook import Webhook, WebhookDelivery
 
@@ -27,6 +27,7 @@ __all__ = [
     "Involvement",
     "Membership",
     "Municipality",
+    "MunicipalityAlias",
     "MunicipalityBoundary",
     "Organization",
     "Participant",

@@ -55,6 +55,20 @@ class PartnerRole(enum.StrEnum):
     MEMBER = "MEMBER"
 
 
+class Basis(enum.StrEnum):
+    """Whether a fact says what its source says (QUOTED) or goes beyond its words (INTERPRETED, with a note)."""
+
+    QUOTED = "QUOTED"
+    INTERPRETED = "INTERPRETED"
+
+
+class Language(enum.StrEnum):
+    """The languages descriptive texts are served in: Dutch (the source language) and English."""
+
+    NL = "NL"
+    EN = "EN"
+
+
 class ParticipantType(enum.StrEnum):
     MUNICIPALITY = "municipality"
     ORGANIZATION = "organization"

@@ -20,7 +20,10 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, only_on, utc_now
 from app.models._types import enum_column
-from app.models.enums import InitiativeKind, InitiativeStatus, PartnerRole
+from app.models.enums import Basis, InitiativeKind, InitiativeStatus, PartnerRole
+
+BASIS_NOTE_RULE = "(basis = 'INTERPRETED') = (basis_note IS NOT NULL)"
+"""An interpretation always has its note, and only an interpretation has one."""
 
 
 class Initiative(Base):
@@ -34,6 +37,14 @@ class Initiative(Base):
     kind: Mapped[InitiativeKind] = mapped_column(enum_column(InitiativeKind, "initiative_kind"))
     status: Mapped[InitiativeStatus] = mapped_column(enum_column(InitiativeStatus, "initiative_status"))
     summary: Mapped[str] = mapped_column(Text)
+    """In Dutch, the source language; ``summary_en`` is its English translation (null: none yet)."""
+    summary_en: Mapped[str | None] = mapped_column(Text)
+    basis: Mapped[Basis] = mapped_column(
+        enum_column(Basis, "basis"), default=Basis.QUOTED, server_default=Basis.QUOTED.value
+    )
+    """INTERPRETED where its status or summary goes beyond the source's words; ``basis_note`` says how."""
+    basis_note: Mapped[str | None] = mapped_column(Text)
+    basis_note_en: Mapped[str | None] = mapped_column(Text)
     # Folded name and summary words (app.services.text.fold_words) for portable word search.
     search_folded: Mapped[str] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
@@ -45,6 +56,7 @@ class Initiative(Base):
     __table_args__ = (
         CheckConstraint("length(name) > 0", name="name_not_empty"),
         CheckConstraint("length(slug) > 0", name="slug_not_empty"),
+        CheckConstraint(BASIS_NOTE_RULE, name="basis_note"),
         # The word search is `search_folded LIKE '%word%'`: a trigram index answers it without reading
         # every initiative (PostgreSQL's pg_trgm; migration 0004). SQLite has none and scans.
         only_on(
@@ -83,8 +95,11 @@ class ReportedFigure(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     initiative_id: Mapped[int] = mapped_column(ForeignKey("initiative.id", ondelete="CASCADE"), index=True)
     label: Mapped[str] = mapped_column(String(300))
+    """In Dutch; ``label_en`` and ``unit_en`` are the English translations."""
+    label_en: Mapped[str | None] = mapped_column(String(300))
     value: Mapped[int]
     unit: Mapped[str] = mapped_column(String(100))
+    unit_en: Mapped[str | None] = mapped_column(String(100))
 
     __table_args__ = (UniqueConstraint("initiative_id", "label"),)
 
@@ -99,6 +114,13 @@ class Involvement(Base):
     participant_id: Mapped[int] = mapped_column(ForeignKey("participant.id", ondelete="CASCADE"))
     role: Mapped[PartnerRole] = mapped_column(enum_column(PartnerRole, "partner_role"))
     description: Mapped[str | None] = mapped_column(Text)
+    description_en: Mapped[str | None] = mapped_column(Text)
+    basis: Mapped[Basis] = mapped_column(
+        enum_column(Basis, "basis"), default=Basis.QUOTED, server_default=Basis.QUOTED.value
+    )
+    """INTERPRETED where the role goes beyond the source's words; ``basis_note`` says how."""
+    basis_note: Mapped[str | None] = mapped_column(Text)
+    basis_note_en: Mapped[str | None] = mapped_column(Text)
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     """Raised by one on every update; an update that names an older version is refused (optimistic)."""
     updated_at: Mapped[dt.datetime] = mapped_column(
@@ -107,6 +129,7 @@ class Involvement(Base):
 
     __table_args__ = (
         UniqueConstraint("initiative_id", "participant_id", "role"),
+        CheckConstraint(BASIS_NOTE_RULE, name="basis_note"),
         # A participant's (an initiative's) involvements are read as keyset pages ordered by id: with the
         # id in the index, PostgreSQL reads each page from it. With (participant_id) alone it walked the
         # primary key, filtering out 32,902 rows per municipality at the benchmark's 100x scale (180 ms a
@@ -130,5 +153,6 @@ class UnresolvedMention(Base):
     name: Mapped[str] = mapped_column(String(200))
     role: Mapped[PartnerRole] = mapped_column(enum_column(PartnerRole, "partner_role"))
     note: Mapped[str] = mapped_column(Text)
+    note_en: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (UniqueConstraint("initiative_id", "name", "role"),)

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utc_now
 from app.models._types import enum_column
-from app.models.enums import OrganizationKind, ParticipantType
+from app.models.enums import Basis, OrganizationKind, ParticipantType
 
 
 class Participant(Base):
@@ -50,12 +50,19 @@ class Municipality(Participant):
     province: Mapped[str] = mapped_column(String(100))
     founded_on: Mapped[dt.date | None]
     dissolved_on: Mapped[dt.date | None]
+    basis: Mapped[Basis] = mapped_column(
+        enum_column(Basis, "basis"), default=Basis.QUOTED, server_default=Basis.QUOTED.value
+    )
+    """INTERPRETED where a date goes beyond the source's words (Mill en Sint Hubert's end); see basis_note."""
+    basis_note: Mapped[str | None] = mapped_column(Text)
+    basis_note_en: Mapped[str | None] = mapped_column(Text)
 
     __table_args__ = (
         CheckConstraint("code LIKE 'GM____'", name="code_format"),
         CheckConstraint(
             "founded_on IS NULL OR dissolved_on IS NULL OR founded_on < dissolved_on", name="date_order"
         ),
+        CheckConstraint("(basis = 'INTERPRETED') = (basis_note IS NOT NULL)", name="basis_note"),
     )
     __mapper_args__ = {"polymorphic_identity": ParticipantType.MUNICIPALITY}
 
@@ -70,13 +77,26 @@ class Organization(Participant):
     kind: Mapped[OrganizationKind] = mapped_column(enum_column(OrganizationKind, "organization_kind"))
     website: Mapped[str | None] = mapped_column(String(500))
     description: Mapped[str | None] = mapped_column(Text)
+    """In Dutch; ``description_en`` is its English translation."""
+    description_en: Mapped[str | None] = mapped_column(Text)
+    basis: Mapped[Basis] = mapped_column(
+        enum_column(Basis, "basis"), default=Basis.QUOTED, server_default=Basis.QUOTED.value
+    )
+    """INTERPRETED where its name or kind goes beyond the source's words; ``basis_note`` says how."""
+    basis_note: Mapped[str | None] = mapped_column(Text)
+    basis_note_en: Mapped[str | None] = mapped_column(Text)
+    members_as_of: Mapped[dt.date | None]
+    """The date of the member list (a list from a later year than the memo carries its own date)."""
     version: Mapped[int] = mapped_column(Integer, server_default=text("1"))
     """Raised by one on every update; an update that names an older version is refused (optimistic)."""
     updated_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), default=utc_now, onupdate=utc_now, server_default=func.current_timestamp()
     )
 
-    __table_args__ = (CheckConstraint("length(slug) > 0", name="slug_not_empty"),)
+    __table_args__ = (
+        CheckConstraint("length(slug) > 0", name="slug_not_empty"),
+        CheckConstraint("(basis = 'INTERPRETED') = (basis_note IS NOT NULL)", name="basis_note"),
+    )
     __mapper_args__ = {"polymorphic_identity": ParticipantType.ORGANIZATION, "version_id_col": version}
 
 
@@ -96,3 +116,16 @@ class Membership(Base):
 
 
 Index("ix_membership_organization_id", Membership.organization_id)
+
+
+class MunicipalityAlias(Base):
+    """Another name people use for a municipality ("Den Bosch"), from a cited source (app/data/aliases.yaml)."""
+
+    __tablename__ = "municipality_alias"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    municipality_id: Mapped[int] = mapped_column(ForeignKey("municipality.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(200))
+    name_folded: Mapped[str] = mapped_column(String(200), index=True)
+
+    __table_args__ = (UniqueConstraint("municipality_id", "name"),)

@@ -34,6 +34,8 @@ class SourceDocument(Base):
     issuer: Mapped[str | None] = mapped_column(String(300))
     url: Mapped[str | None] = mapped_column(String(1000))
     description: Mapped[str | None] = mapped_column(Text)
+    """In Dutch; ``description_en`` is its English translation."""
+    description_en: Mapped[str | None] = mapped_column(Text)
     text: Mapped[str | None] = mapped_column(Text)
     """The document's text, where it is held: quotes are checked against it."""
 

@@ -64,15 +64,23 @@ class Checked:
     new_document: NewDocument | None
 
 
+_DUTCH = {"quote": "quote (het citaat)", "title": "titel", "author": "auteur", "issuer": "uitgever"}
+"""What a check is about, in Dutch: messages for people are Dutch (issue 12)."""
+
+
 def _text(report: Report, path: Sequence[str], value: str | None, what: str, maximum: int) -> bool:
     if value is None:
         return True
     if not value.strip():
-        report(path, f"The {what} must not be empty.", "INVALID")
+        report(path, f"De {_DUTCH.get(what, what)} mag niet leeg zijn.", "INVALID")
     elif not storable(value):
-        report(path, f"The {what} contains a NUL character or an unpaired surrogate; remove it.", "INVALID")
+        report(
+            path,
+            f"De {_DUTCH.get(what, what)} bevat een NUL-teken of een losse surrogaat; haal dat weg.",
+            "INVALID",
+        )
     elif len(value) > maximum:
-        report(path, f"The {what} is longer than {maximum} characters.", "INVALID")
+        report(path, f"De {_DUTCH.get(what, what)} is langer dan {maximum} tekens.", "INVALID")
     else:
         return True
     return False
@@ -91,13 +99,13 @@ async def check(
         if required:
             report(
                 path,
-                "Cite at least one source for this fact in `sources`: the `documentId` of a document this "
-                "API holds with a verbatim `quote` of it, or a `newDocument` (title, url, date) with the quote.",
+                "Noem minstens één bron voor dit feit in `sources`: de `documentId` van een document dat deze "
+                "API heeft, met een letterlijk `quote` eruit, of een `newDocument` (title, url, date) met het citaat.",
                 SOURCE_REQUIRED,
             )
         return []
     if len(specs) > MAX_CITATIONS:
-        report(path, f"Give at most {MAX_CITATIONS} sources (got {len(specs)}).", "INVALID")
+        report(path, f"Geef hoogstens {MAX_CITATIONS} bronnen (gekregen: {len(specs)}).", "INVALID")
         return []
     slugs = {spec.document_slug for spec in specs if spec.document_slug is not None}
     wanted = [slug for slug in slugs if storable(slug)]
@@ -115,14 +123,14 @@ async def check(
     checked: list[Checked] = []
     for spec in specs:
         if (spec.document_slug is None) == (spec.new_document is None):
-            report(spec.path, "Give exactly one of `documentId` and `newDocument`.", "INVALID")
+            report(spec.path, "Geef precies één van `documentId` en `newDocument`.", "INVALID")
             continue
         quote_ok = _text(report, (*spec.path, "quote"), spec.quote, "quote", MAX_QUOTE)
         quote = normalise_whitespace(spec.quote) if quote_ok else ""
         if spec.document_slug is not None:
             document = documents.get(spec.document_slug)
             if document is None:
-                report((*spec.path, "documentId"), "There is no source document with this id.", "NOT_FOUND")
+                report((*spec.path, "documentId"), "Er is geen brondocument met deze id.", "NOT_FOUND")
                 continue
             if quote_ok and document.text is not None:
                 if document.slug not in texts:
@@ -130,8 +138,8 @@ async def check(
                 if quote not in texts[document.slug]:
                     report(
                         (*spec.path, "quote"),
-                        f"The quote does not occur in {document.title!r}: it must be the document's "
-                        "own words, verbatim (runs of whitespace count as one space; OCR errors stay).",
+                        f"Het citaat staat niet in {document.title!r}: het moeten de eigen woorden van het "
+                        "document zijn, letterlijk (witruimte telt als één spatie; OCR-fouten blijven staan).",
                         QUOTE_NOT_FOUND,
                     )
                     continue
@@ -145,8 +153,8 @@ async def check(
         if not WEB_ADDRESS.fullmatch(new.url) or len(new.url) > MAX_URL or not storable(new.url):
             report(
                 (*new_path, "url"),
-                f"{new.url!r} is not a web address starting with http:// or https:// "
-                f"(at most {MAX_URL} characters).",
+                f"{new.url!r} is geen webadres dat begint met http:// of https:// "
+                f"(hoogstens {MAX_URL} tekens).",
                 "INVALID",
             )
             ok = False

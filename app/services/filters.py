@@ -7,7 +7,14 @@ from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, and_, exists, or_, select, true
 
-from app.models import Initiative, InitiativeTheme, Involvement, Membership, Municipality
+from app.models import (
+    Initiative,
+    InitiativeTheme,
+    Involvement,
+    Membership,
+    Municipality,
+    MunicipalityAlias,
+)
 from app.models.enums import InitiativeKind, InitiativeStatus, PartnerRole
 
 
@@ -53,7 +60,16 @@ def municipality_conditions(criteria: MunicipalityCriteria) -> list[ColumnElemen
     if criteria.active_on is not None:
         conditions.append(active_on(criteria.active_on))
     if criteria.name_folded is not None:
-        conditions.append(Municipality.name_folded.contains(criteria.name_folded, autoescape=True))
+        # Its name, or a name people use for it (app/data/aliases.yaml): "den bosch" finds 's-Hertogenbosch.
+        aliased = select(MunicipalityAlias.municipality_id).where(
+            MunicipalityAlias.name_folded.contains(criteria.name_folded, autoescape=True)
+        )
+        conditions.append(
+            or_(
+                Municipality.name_folded.contains(criteria.name_folded, autoescape=True),
+                Municipality.id.in_(aliased),
+            )
+        )
     if criteria.involved is not None:
         has_any = exists().where(Involvement.participant_id == Municipality.id)
         conditions.append(has_any if criteria.involved else ~has_any)

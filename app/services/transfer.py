@@ -57,7 +57,7 @@ from app.models import (
     SourceDocument,
     UnresolvedMention,
 )
-from app.models.enums import FusionSide
+from app.models.enums import Basis, FusionSide
 from app.models.provenance import CITATION_SUBJECTS
 from app.services.audit import last_sequence, lock_change_log
 from app.services.text import normalise_whitespace
@@ -164,8 +164,10 @@ async def export_data(session: AsyncSession) -> Json:
         figures[figure.initiative_id].append(
             _compact(
                 label=figure.label,
+                label_en=figure.label_en,
                 value=figure.value,
                 unit=figure.unit,
+                unit_en=figure.unit_en,
                 source=source[0] if source else None,
             )
         )
@@ -176,6 +178,8 @@ async def export_data(session: AsyncSession) -> Json:
                 participant=keys[involvement.participant_id],
                 role=involvement.role.value,
                 description=involvement.description,
+                description_en=involvement.description_en,
+                **_basis(involvement),
                 sources=cited("involvement_id", involvement.id),
             )
         )
@@ -186,6 +190,7 @@ async def export_data(session: AsyncSession) -> Json:
                 name=mention.name,
                 role=mention.role.value,
                 note=mention.note,
+                note_en=mention.note_en,
                 sources=cited("unresolved_mention_id", mention.id),
             )
         )
@@ -202,6 +207,7 @@ async def export_data(session: AsyncSession) -> Json:
                 issuer=d.issuer,
                 url=d.url,
                 description=d.description,
+                description_en=d.description_en,
                 text=d.text,
             )
             for d in documents
@@ -212,6 +218,7 @@ async def export_data(session: AsyncSession) -> Json:
                 name=m.name,
                 founded_on=_iso(m.founded_on),
                 dissolved_on=_iso(m.dissolved_on),
+                **_basis(m),
                 sources=cited("participant_id", m.id),
             )
             for m in municipalities
@@ -234,7 +241,10 @@ async def export_data(session: AsyncSession) -> Json:
                 kind=o.kind.value,
                 website=o.website,
                 description=o.description,
+                description_en=o.description_en,
+                **_basis(o),
                 members=members[o.id],
+                members_as_of=_iso(o.members_as_of),
                 members_sources=members_sources[o.id],
                 sources=cited("participant_id", o.id),
             )
@@ -247,6 +257,8 @@ async def export_data(session: AsyncSession) -> Json:
                 kind=i.kind.value,
                 status=i.status.value,
                 summary=i.summary,
+                summary_en=i.summary_en,
+                **_basis(i),
                 cross_over_themes=themes[i.id],
                 sources=cited("initiative_id", i.id),
                 reported_figures=figures[i.id],
@@ -256,6 +268,13 @@ async def export_data(session: AsyncSession) -> Json:
             for i in initiatives
         ],
     }
+
+
+def _basis(row: Initiative | Involvement | Organization | Municipality) -> Json:
+    """An interpretation's basis and note (nothing for a quoted fact: QUOTED is the default)."""
+    if row.basis is Basis.QUOTED:
+        return {}
+    return _compact(basis=row.basis.value, basis_note=row.basis_note, basis_note_en=row.basis_note_en)
 
 
 async def export_database(engine: AsyncEngine) -> Json:
@@ -285,17 +304,65 @@ def write_json(data: Json, path: Path) -> None:
 # --------------------------------------------------------------------------------------------- CSV shape
 
 CSV_COLUMNS: dict[str, tuple[str, ...]] = {
-    "documents.csv": ("slug", "title", "date", "author", "issuer", "url", "description", "text"),
-    "municipalities.csv": ("code", "name", "founded_on", "dissolved_on"),
+    "documents.csv": (
+        "slug",
+        "title",
+        "date",
+        "author",
+        "issuer",
+        "url",
+        "description",
+        "description_en",
+        "text",
+    ),
+    "municipalities.csv": (
+        "code",
+        "name",
+        "founded_on",
+        "dissolved_on",
+        "basis",
+        "basis_note",
+        "basis_note_en",
+    ),
     "fusions.csv": ("name", "effective_on", "kind"),
     "fusion_municipalities.csv": ("fusion", "fusion_effective_on", "side", "code"),
-    "organizations.csv": ("slug", "name", "kind", "website", "description"),
+    "organizations.csv": (
+        "slug",
+        "name",
+        "kind",
+        "website",
+        "description",
+        "description_en",
+        "basis",
+        "basis_note",
+        "basis_note_en",
+        "members_as_of",
+    ),
     "memberships.csv": ("organization", "member"),
-    "initiatives.csv": ("slug", "name", "kind", "status", "summary"),
+    "initiatives.csv": (
+        "slug",
+        "name",
+        "kind",
+        "status",
+        "summary",
+        "summary_en",
+        "basis",
+        "basis_note",
+        "basis_note_en",
+    ),
     "initiative_themes.csv": ("initiative", "theme"),
-    "reported_figures.csv": ("initiative", "label", "value", "unit"),
-    "involvements.csv": ("initiative", "participant", "role", "description"),
-    "unresolved_mentions.csv": ("initiative", "name", "role", "note"),
+    "reported_figures.csv": ("initiative", "label", "label_en", "value", "unit", "unit_en"),
+    "involvements.csv": (
+        "initiative",
+        "participant",
+        "role",
+        "description",
+        "description_en",
+        "basis",
+        "basis_note",
+        "basis_note_en",
+    ),
+    "unresolved_mentions.csv": ("initiative", "name", "role", "note", "note_en"),
     "citations.csv": ("subject_type", "subject_key_1", "subject_key_2", "subject_key_3", "document", "quote"),
 }
 # What a citation row can be about: subject_type -> (the file that holds the subject, its key columns there).
@@ -336,7 +403,7 @@ def csv_tables(data: Mapping[str, Any]) -> dict[str, list[list[str]]]:
             *(d.get(column) for column in CSV_COLUMNS["documents.csv"]),
         )
     for m in data.get("municipalities", []):
-        row("municipalities.csv", m.get("code"), m.get("name"), m.get("founded_on"), m.get("dissolved_on"))
+        row("municipalities.csv", *(m.get(column) for column in CSV_COLUMNS["municipalities.csv"]))
         cite("municipality", [m.get("code")], m.get("sources", []))
     for f in data.get("fusions", []):
         key = [f.get("name"), f.get("effective_on")]
@@ -347,28 +414,36 @@ def csv_tables(data: Mapping[str, Any]) -> dict[str, list[list[str]]]:
         cite("fusion", key, f.get("sources", []))
     for o in data.get("organizations", []):
         slug = o.get("slug")
-        row("organizations.csv", slug, o.get("name"), o.get("kind"), o.get("website"), o.get("description"))
+        row("organizations.csv", *(o.get(column) for column in CSV_COLUMNS["organizations.csv"]))
         for member in o.get("members", []):
             row("memberships.csv", slug, member)
         cite("organization", [slug], o.get("sources", []))
         cite("organization_members", [slug], o.get("members_sources", []))
     for i in data.get("initiatives", []):
         slug = i.get("slug")
-        row("initiatives.csv", slug, i.get("name"), i.get("kind"), i.get("status"), i.get("summary"))
+        row("initiatives.csv", *(i.get(column) for column in CSV_COLUMNS["initiatives.csv"]))
         for theme in i.get("cross_over_themes", []):
             row("initiative_themes.csv", slug, theme)
         cite("initiative", [slug], i.get("sources", []))
         for figure in i.get("reported_figures", []):
-            row("reported_figures.csv", slug, figure.get("label"), figure.get("value"), figure.get("unit"))
+            row(
+                "reported_figures.csv",
+                slug,
+                *(figure.get(c) for c in CSV_COLUMNS["reported_figures.csv"][1:]),
+            )
             source = figure.get("source")
             cite("reported_figure", [slug, figure.get("label")], [source] if source else [])
         for inv in i.get("involvements", []):
             key = [slug, inv.get("participant"), inv.get("role")]
-            row("involvements.csv", *key, inv.get("description"))
+            row("involvements.csv", *key, *(inv.get(c) for c in CSV_COLUMNS["involvements.csv"][3:]))
             cite("involvement", key, inv.get("sources", []))
         for mention in i.get("unresolved_mentions", []):
             key = [slug, mention.get("name"), mention.get("role")]
-            row("unresolved_mentions.csv", *key, mention.get("note"))
+            row(
+                "unresolved_mentions.csv",
+                *key,
+                *(mention.get(c) for c in CSV_COLUMNS["unresolved_mentions.csv"][3:]),
+            )
             cite("unresolved_mention", key, mention.get("sources", []))
     return tables
 
@@ -749,7 +824,7 @@ class _CsvBuilder:
             entry = self.values(row, *CSV_COLUMNS["documents.csv"])
             self.add_entry("documents.csv", line, (row["slug"],), entry)
         for line, row in rows["municipalities.csv"]:
-            entry = self.values(row, "code", "name", "founded_on", "dissolved_on") | {"sources": []}
+            entry = self.values(row, *CSV_COLUMNS["municipalities.csv"]) | {"sources": []}
             self.add_entry("municipalities.csv", line, (row["code"],), entry)
         for line, row in rows["fusions.csv"]:
             entry = self.values(row, "name", "kind", "effective_on")
@@ -766,7 +841,7 @@ class _CsvBuilder:
             code = row["code"]
             self.add_child("fusion_municipalities.csv", line, fusion, side, code, column="code")
         for line, row in rows["organizations.csv"]:
-            entry = self.values(row, "slug", "name", "kind", "website", "description")
+            entry = self.values(row, *CSV_COLUMNS["organizations.csv"])
             entry |= {"members": [], "members_sources": [], "sources": []}
             self.add_entry("organizations.csv", line, (row["slug"],), entry)
         for line, row in rows["memberships.csv"]:
@@ -774,7 +849,7 @@ class _CsvBuilder:
             member = row["member"]
             self.add_child("memberships.csv", line, organization, "members", member, column="member")
         for line, row in rows["initiatives.csv"]:
-            entry = self.values(row, "slug", "name", "kind", "status", "summary")
+            entry = self.values(row, *CSV_COLUMNS["initiatives.csv"])
             entry |= {
                 "cross_over_themes": [],
                 "sources": [],
@@ -795,17 +870,17 @@ class _CsvBuilder:
             )
         for line, row in rows["reported_figures.csv"]:
             initiative = ("initiatives.csv", (row["initiative"],))
-            figure = self.values(row, "label", "value", "unit")
+            figure = self.values(row, *CSV_COLUMNS["reported_figures.csv"][1:])
             key: tuple[str, ...] = (row["initiative"], row["label"])
             self.add_child("reported_figures.csv", line, initiative, "reported_figures", figure, key)
         for line, row in rows["involvements.csv"]:
             initiative = ("initiatives.csv", (row["initiative"],))
-            involvement = self.values(row, "participant", "role", "description") | {"sources": []}
+            involvement = self.values(row, *CSV_COLUMNS["involvements.csv"][1:]) | {"sources": []}
             key = (row["initiative"], row["participant"], row["role"])
             self.add_child("involvements.csv", line, initiative, "involvements", involvement, key)
         for line, row in rows["unresolved_mentions.csv"]:
             initiative = ("initiatives.csv", (row["initiative"],))
-            mention = self.values(row, "name", "role", "note") | {"sources": []}
+            mention = self.values(row, *CSV_COLUMNS["unresolved_mentions.csv"][1:]) | {"sources": []}
             key = (row["initiative"], row["name"], row["role"])
             self.add_child("unresolved_mentions.csv", line, initiative, "unresolved_mentions", mention, key)
         for line, row in rows["citations.csv"]:

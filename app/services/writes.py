@@ -60,6 +60,17 @@ class Rejected(Exception):
     problems: list[Problem] = field(default_factory=list)
 
 
+_DUTCH = {
+    "name": "naam", "summary": "samenvatting", "description": "beschrijving", "website": "website",
+    "theme": "thema", "themes": "thema's", "codes": "codes",
+}  # fmt: skip
+"""What a check is about, in Dutch: messages for people are Dutch (issue 12)."""
+
+
+def _dutch(what: str) -> str:
+    return _DUTCH.get(what, what)
+
+
 class _Checks:
     def __init__(self) -> None:
         self.problems: list[Problem] = []
@@ -84,17 +95,17 @@ class _Checks:
         if value is None:
             return True
         if not value.strip():
-            self.add(path, f"The {what} must not be empty.")
+            self.add(path, f"De {_dutch(what)} mag niet leeg zijn.")
         elif not storable(value):
-            self.add(path, f"The {what} contains a NUL character or an unpaired surrogate; remove it.")
+            self.add(path, f"De {_dutch(what)} bevat een NUL-teken of een losse surrogaat; haal dat weg.")
         elif len(value) > maximum:
-            self.add(path, f"The {what} is longer than {maximum} characters.")
+            self.add(path, f"De {_dutch(what)} is langer dan {maximum} tekens.")
         elif folded_maximum is not None and len(fold(value)) > folded_maximum:
             # fold() spells ligatures and symbols out ("㎯" is "rads2"): a short name can fold long.
             self.add(
                 path,
-                f"The {what} is longer than {folded_maximum} letters and digits once its ligatures and "
-                "symbols are spelled out.",
+                f"De {_dutch(what)} is langer dan {folded_maximum} letters en cijfers als de ligaturen en "
+                "symbolen worden uitgeschreven.",
             )
         return len(self.problems) == problems
 
@@ -102,14 +113,14 @@ class _Checks:
         if not SLUG.fullmatch(value) or len(value) > 100:
             self.add(
                 path,
-                f'{value!r} is not a slug: use lower-case letters, digits and single hyphens, e.g. "pilot-altena".',
+                f'{value!r} is geen slug: gebruik kleine letters, cijfers en enkele koppeltekens, bijv. "pilot-altena".',
             )
             return False
         return True
 
     def count(self, path: Sequence[str], values: Sequence[object], what: str) -> None:
         if len(values) > MAX_LISTED:
-            self.add(path, f"Give at most {MAX_LISTED} {what} (got {len(values)}).")
+            self.add(path, f"Geef hoogstens {MAX_LISTED} {_dutch(what)} (gekregen: {len(values)}).")
 
     def raise_if_any(self) -> None:
         if self.problems:
@@ -148,7 +159,7 @@ async def create_initiative(
     checks.text(("input", "summary"), summary, "summary", maximum=5000)
     _check_themes(checks, cross_over_themes)
     if slug_ok and await session.scalar(select(Initiative.id).where(Initiative.slug == slug)) is not None:
-        checks.add(("input", "slug"), f"An initiative with slug {slug!r} exists already.", "DUPLICATE")
+        checks.add(("input", "slug"), f"Er bestaat al een initiatief met slug {slug!r}.", "DUPLICATE")
     cited = await citations.check(session, checks.add, sources)
     checks.raise_if_any()
     initiative = Initiative(
@@ -180,8 +191,8 @@ async def update_initiative(
     if version != initiative.version:
         checks.add(
             ("input", "version"),
-            f"The initiative changed since you read it (you sent version {version}, it is at "
-            f"{initiative.version}); read it again and reapply your change.",
+            f"Het initiatief is veranderd sinds u het las (u stuurde versie {version}, het is nu versie "
+            f"{initiative.version}); lees het opnieuw en breng uw wijziging opnieuw aan.",
             "CONFLICT",
         )
         checks.raise_if_any()
@@ -208,8 +219,9 @@ async def update_initiative(
         initiative.kind = kind
     if status is not None:
         initiative.status = status
-    if summary is not None:
-        initiative.summary = summary.strip()
+    if summary is not None and summary.strip() != initiative.summary:
+        initiative.summary = summary.strip()  # Dutch, the source language:
+        initiative.summary_en = None  # its English translation no longer says the same
     initiative.search_folded = search_document(initiative.name, initiative.summary)
     await session.flush()
     return initiative
@@ -248,7 +260,7 @@ async def add_involvement(
     if duplicate is not None:
         checks.add(
             ("input", "role"),
-            f"{participant.name} is already involved in {initiative.name} as {role.value}.",
+            f"{participant.name} is al betrokken bij {initiative.name} als {role.value}.",
             "DUPLICATE",
         )
     checks.raise_if_any()
@@ -327,13 +339,11 @@ async def create_organization(
     slug_ok = checks.slug(("input", "slug"), slug)
     checks.text(("input", "name"), name, "name", maximum=200, folded_maximum=200)
     if website is not None and not WEBSITE.fullmatch(website):
-        checks.add(
-            ("input", "website"), f"{website!r} is not a web address starting with http:// or https://."
-        )
+        checks.add(("input", "website"), f"{website!r} is geen webadres dat begint met http:// of https://.")
     elif website is not None:
         checks.text(("input", "website"), website, "website", maximum=MAX_WEBSITE)
     if slug_ok and await session.scalar(select(Organization.id).where(Organization.slug == slug)) is not None:
-        checks.add(("input", "slug"), f"An organization with slug {slug!r} exists already.", "DUPLICATE")
+        checks.add(("input", "slug"), f"Er bestaat al een organisatie met slug {slug!r}.", "DUPLICATE")
     cited = await citations.check(session, checks.add, sources)
     checks.raise_if_any()
     organization = Organization(
@@ -362,21 +372,24 @@ async def record_fusion(
     if resulting_name is not None and resulting_name.strip():  # an empty one is dealt with below, by kind
         checks.text(("input", "resultingName"), resulting_name, "name", maximum=200, folded_maximum=200)
     if not dissolved_codes:
-        checks.add(("input", "dissolvedCodes"), "Name at least one municipality that is dissolved.")
+        checks.add(("input", "dissolvedCodes"), "Noem minstens één gemeente die wordt opgeheven.")
     if set(dissolved_codes) & set(resulting_codes):
-        checks.add(("input", "resultingCodes"), "A municipality cannot be both dissolved and resulting.")
+        checks.add(
+            ("input", "resultingCodes"),
+            "Een gemeente kan niet tegelijk opgeheven worden en eruit voortkomen.",
+        )
     for label, codes in (("dissolvedCodes", dissolved_codes), ("resultingCodes", resulting_codes)):
         checks.count(("input", label), codes, "codes")
         for index, code in enumerate(codes[:MAX_LISTED]):
             if not CODE.fullmatch(code):
-                checks.add(("input", label, str(index)), f"{code!r} is not a CBS code (GM and four digits).")
+                checks.add(("input", label, str(index)), f"{code!r} is geen CBS-code (GM en vier cijfers).")
         if len(set(codes)) != len(codes):
-            checks.add(("input", label), "A code is listed twice.")
+            checks.add(("input", label), "Een code staat er twee keer in.")
     if name_ok and await session.scalar(
         select(Fusion.id).where(Fusion.name == name, Fusion.effective_on == effective_on)
     ):
         checks.add(
-            ("input", "name"), f"A fusion {name!r} on {effective_on} is recorded already.", "DUPLICATE"
+            ("input", "name"), f"Een herindeling {name!r} op {effective_on} is al vastgelegd.", "DUPLICATE"
         )
     cited = await citations.check(session, checks.add, sources)
     checks.raise_if_any()
@@ -389,7 +402,7 @@ async def record_fusion(
         for index, code in enumerate(codes):
             if code not in rows:
                 checks.add(
-                    ("input", label, str(index)), f"There is no municipality with code {code!r}.", "NOT_FOUND"
+                    ("input", label, str(index)), f"Er is geen gemeente met code {code!r}.", "NOT_FOUND"
                 )
         return [rows[code] for code in codes if code in rows]
 
@@ -398,20 +411,20 @@ async def record_fusion(
     for index, municipality in enumerate(dissolved):
         path = ("input", "dissolvedCodes", str(index))
         if municipality.dissolved_on is not None and municipality.dissolved_on <= effective_on:
-            checks.add(path, f"{municipality.name} was already dissolved on {municipality.dissolved_on}.")
+            checks.add(path, f"{municipality.name} was al opgeheven op {municipality.dissolved_on}.")
         elif municipality.founded_on is not None and municipality.founded_on >= effective_on:
             checks.add(
                 path,
-                f"{municipality.name} was founded on {municipality.founded_on}, not before {effective_on}.",
+                f"{municipality.name} is opgericht op {municipality.founded_on}, niet vóór {effective_on}.",
             )
     resulting: list[Municipality] = []
     if kind is FusionKind.MERGER:
         if len(resulting_codes) != 1:
             checks.add(
-                ("input", "resultingCodes"), "A MERGER forms exactly one new municipality: give its code."
+                ("input", "resultingCodes"), "Een MERGER vormt precies één nieuwe gemeente: geef haar code."
             )
         if not resulting_name or not resulting_name.strip():
-            checks.add(("input", "resultingName"), "A MERGER needs the new municipality's name.")
+            checks.add(("input", "resultingName"), "Een MERGER heeft de naam van de nieuwe gemeente nodig.")
         new_code = resulting_codes[0] if len(resulting_codes) == 1 else None
         if (
             new_code
@@ -419,19 +432,19 @@ async def record_fusion(
         ):
             checks.add(
                 ("input", "resultingCodes", "0"),
-                f"{new_code} exists already; a MERGER forms a new municipality.",
+                f"{new_code} bestaat al; een MERGER vormt een nieuwe gemeente.",
                 "DUPLICATE",
             )
     else:
         if len(dissolved_codes) != 1:
-            checks.add(("input", "dissolvedCodes"), "A SPLIT dissolves exactly one municipality.")
+            checks.add(("input", "dissolvedCodes"), "Een SPLIT heft precies één gemeente op.")
         if resulting_name is not None:
             checks.add(
                 ("input", "resultingName"),
-                "A SPLIT divides a municipality over existing ones: leave resultingName out.",
+                "Een SPLIT verdeelt een gemeente over bestaande gemeenten: laat resultingName weg.",
             )
         if not resulting_codes:
-            checks.add(("input", "resultingCodes"), "Name the municipalities that take over the territory.")
+            checks.add(("input", "resultingCodes"), "Noem de gemeenten die het grondgebied overnemen.")
         resulting = await existing("resultingCodes", resulting_codes)
         for index, municipality in enumerate(resulting):
             if not (
@@ -440,7 +453,7 @@ async def record_fusion(
             ):
                 checks.add(
                     ("input", "resultingCodes", str(index)),
-                    f"{municipality.name} does not exist on {effective_on}.",
+                    f"{municipality.name} bestaat niet op {effective_on}.",
                 )
     checks.raise_if_any()
 

@@ -19,6 +19,7 @@ from app.observability import configure_logging, instrument_engine, metrics, rel
 from app.services.changes import ChangeBroker
 from app.services.persisted import PersistedDocuments
 from app.services.ratelimit import RateLimiter
+from app.services.search import SearchIndexes
 from app.services.webhooks import WebhookDispatcher
 from app.settings import Settings
 from app.web import explorer, export, geo, graphiql
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             else None
         )
         app.state.persisted_documents = PersistedDocuments.from_settings(settings)
+        app.state.search_indexes = SearchIndexes(app.state.sessionmaker)
         app.state.broker = ChangeBroker(settings.database_url, poll_seconds=settings.change_poll_seconds)
         await app.state.broker.start()
         app.state.webhooks = WebhookDispatcher(settings, app.state.broker)

@@ -121,8 +121,8 @@ class RequestMiddleware:
             return message
 
         too_large = (
-            f"The request body is larger than the limit of {self.max_body_bytes:,} bytes. "
-            "Send a shorter document, or fewer variables per request."
+            f"De request body is groter dan de grens van {self.max_body_bytes:,} bytes. "
+            "Stuur een korter document, of minder variabelen per request."
         )
         try:
             declared = headers.get("content-length", "")
@@ -174,9 +174,9 @@ class RequestMiddleware:
                     send,
                     504,
                     REQUEST_TIMEOUT,
-                    f"The request took longer than the limit of {self.timeout_seconds:g} s and was stopped. "
-                    "A mutation is all or nothing: read the object again to see whether it was committed "
-                    "before the limit. Ask for less, or try again later.",
+                    f"Het request duurde langer dan de grens van {self.timeout_seconds:g} s en is gestopt. "
+                    "Een mutatie gebeurt helemaal of niet: lees het object opnieuw om te zien of ze vóór de "
+                    "grens is vastgelegd. Vraag minder, of probeer het later opnieuw.",
                     record.request_id,
                 )
                 status = 504

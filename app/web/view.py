@@ -111,8 +111,8 @@ def _check_content_type(content_type: str | None, *, multipart: bool) -> str:
         return media_type
     if is_json_utf8(content_type):
         return JSON
-    reason = "missing" if not media_type else f"not supported: {content_type}"
-    raise HTTPError(415, f"Content-Type {reason}. Send the operation as JSON: Content-Type: application/json")
+    reason = "ontbreekt" if not media_type else f"wordt niet ondersteund: {content_type}"
+    raise HTTPError(415, f"Content-Type {reason}. Stuur de operatie als JSON: Content-Type: application/json")
 
 
 def _failed_before_execution(result: ExecutionResult) -> bool:
@@ -235,7 +235,7 @@ class GraphQLApp(GraphQL[Context, None]):
         if negotiate(request.headers.get("accept")) is None:
             raise HTTPError(
                 406,
-                f"Not Acceptable: this endpoint answers with {GRAPHQL_RESPONSE_JSON} or {JSON}.",
+                f"Not Acceptable: dit endpoint antwoordt met {GRAPHQL_RESPONSE_JSON} of {JSON}.",
                 {"Accept": f"{GRAPHQL_RESPONSE_JSON}, {JSON}"},
             )
         if request.method == "POST":
@@ -243,7 +243,7 @@ class GraphQLApp(GraphQL[Context, None]):
             if media_type == JSON:
                 body = self.parse_json(await request.get_body())
                 if not isinstance(body, dict | list):  # a list is a batch: Strawberry checks those
-                    raise HTTPException(400, "The request body must be a JSON object.")
+                    raise HTTPException(400, "De request body moet een JSON-object zijn.")
         parsed = await super().parse_http_body(request)
         for data in parsed if isinstance(parsed, list) else [parsed]:
             if not isinstance(data.operation_name, str | None):
@@ -274,7 +274,7 @@ class GraphQLApp(GraphQL[Context, None]):
         except HTTPException as error:
             if request_adapter.method == "GET" and isinstance(error.__cause__, InvalidOperationTypeError):
                 raise HTTPError(
-                    405, "Mutations are not allowed over GET: send them with POST.", {"Allow": "POST"}
+                    405, "Mutaties mogen niet via GET: stuur ze met POST.", {"Allow": "POST"}
                 ) from error.__cause__
             raise
 

@@ -38,7 +38,8 @@ the resolvers answer with an error."""
 
 @dataclass(eq=False)
 class Leaf:
-    """A scalar: ``kind`` is column, date, datetime, typename, gid, themes or active."""
+    """A scalar: ``kind`` is column, text (a column in the ``language`` asked), date, datetime, typename,
+    gid, themes or active."""
 
     kind: str
     column: str = ""
@@ -99,6 +100,8 @@ _COLUMNS: dict[str, dict[str, Leaf]] = {
         "province": Leaf("column", "province"),
         "foundedOn": Leaf("date", "founded_on"),
         "dissolvedOn": Leaf("date", "dissolved_on"),
+        "basis": Leaf("column", "basis"),
+        "basisNote": Leaf("text", "basis_note"),
         "id": Leaf("gid", "code", "Municipality"),
     },
     "Organization": {
@@ -106,7 +109,10 @@ _COLUMNS: dict[str, dict[str, Leaf]] = {
         "slug": Leaf("column", "slug"),
         "kind": Leaf("column", "kind"),
         "website": Leaf("column", "website"),
-        "description": Leaf("column", "description"),
+        "description": Leaf("text", "description"),
+        "basis": Leaf("column", "basis"),
+        "basisNote": Leaf("text", "basis_note"),
+        "membersAsOf": Leaf("date", "members_as_of"),
         "version": Leaf("column", "version"),
         "updatedAt": Leaf("datetime", "updated_at"),
         "id": Leaf("gid", "slug", "Organization"),
@@ -116,7 +122,9 @@ _COLUMNS: dict[str, dict[str, Leaf]] = {
         "name": Leaf("column", "name"),
         "kind": Leaf("column", "kind"),
         "status": Leaf("column", "status"),
-        "summary": Leaf("column", "summary"),
+        "summary": Leaf("text", "summary"),
+        "basis": Leaf("column", "basis"),
+        "basisNote": Leaf("text", "basis_note"),
         "version": Leaf("column", "version"),
         "updatedAt": Leaf("datetime", "updated_at"),
         "crossOverThemes": Leaf("themes", "id"),
@@ -124,7 +132,9 @@ _COLUMNS: dict[str, dict[str, Leaf]] = {
     },
     "Involvement": {
         "role": Leaf("column", "role"),
-        "description": Leaf("column", "description"),
+        "description": Leaf("text", "description"),
+        "basis": Leaf("column", "basis"),
+        "basisNote": Leaf("text", "basis_note"),
         "version": Leaf("column", "version"),
         "updatedAt": Leaf("datetime", "updated_at"),
         "id": Leaf("gid", "id", "Involvement"),
@@ -247,7 +257,12 @@ class Planner:
             if definition is None:
                 raise NotCompilable(f"no field {type_name}.{name}")
             leaf = _COLUMNS.get(type_name, {}).get(name)
-            if leaf is not None:
+            if leaf is not None and leaf.kind == "text":
+                # Its `language` argument is bound per request (a structural choice of column).
+                text = Leaf("text", leaf.column, node=field_nodes[0], definition=definition)
+                text.index = self._index(text)
+                plan.fields.append((key, text))
+            elif leaf is not None:
                 plan.fields.append((key, leaf))
             elif name == "active" and type_name == "Municipality":
                 active = Leaf("active", node=field_nodes[0], definition=definition)

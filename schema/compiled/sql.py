@@ -57,16 +57,17 @@ from app.models import (
     Involvement,
     Membership,
     Municipality,
+    MunicipalityAlias,
     Organization,
     Participant,
 )
-from app.models.enums import OrganizationKind, ParticipantType
+from app.models.enums import Language, OrganizationKind, ParticipantType
 from app.services.pagination import parse_key
 from app.services.text import fold, fold_words, storable
 from schema.compiled.plan import ConnectionPlan, Leaf, NotCompilable, ObjectPlan, RefPlan, RootPlan
 from schema.initiatives import MAX_SEARCH_WORDS
 from schema.pagination import DEFAULT_PAGE_SIZE, decode_cursor
-from schema.participants import CODE_PATTERN, today
+from schema.participants import normal_code, today
 
 _T_PARTICIPANT = Participant.__table__
 _T_MUNICIPALITY = Municipality.__table__
@@ -77,11 +78,22 @@ _T_THEME = InitiativeTheme.__table__
 _T_MEMBERSHIP = Membership.__table__
 
 ENTITY_COLUMNS = {
-    "Municipality": ("id", "name", "code", "province", "founded_on", "dissolved_on"),
-    "Organization": ("id", "name", "slug", "kind", "website", "description", "version", "updated_at"),
-    "Initiative": ("id", "slug", "name", "kind", "status", "summary", "version", "updated_at"),
-    "Involvement": ("id", "initiative_id", "participant_id", "role", "description", "version", "updated_at"),
-}
+    "Municipality": (
+        "id", "name", "code", "province", "founded_on", "dissolved_on", "basis", "basis_note", "basis_note_en",
+    ),
+    "Organization": (
+        "id", "name", "slug", "kind", "website", "description", "description_en", "basis", "basis_note",
+        "basis_note_en", "members_as_of", "version", "updated_at",
+    ),
+    "Initiative": (
+        "id", "slug", "name", "kind", "status", "summary", "summary_en", "basis", "basis_note",
+        "basis_note_en", "version", "updated_at",
+    ),
+    "Involvement": (
+        "id", "initiative_id", "participant_id", "role", "description", "description_en", "basis",
+        "basis_note", "basis_note_en", "version", "updated_at",
+    ),
+}  # fmt: skip
 
 Cols = dict[str, ColumnElement[Any]]
 
@@ -112,9 +124,10 @@ def _slug(value: str) -> str:
 
 
 def _code(value: str) -> str:
-    if not CODE_PATTERN.fullmatch(value):
+    normal = normal_code(value)  # any case, as the resolvers (schema.participants.check_code)
+    if normal is None:
         raise NotCompilable("bad code")
-    return value
+    return normal
 
 
 def _page(args: dict[str, Any], type_name: str, max_page_size: int) -> tuple[int, int | None]:
@@ -180,6 +193,9 @@ def bind_root(plan: RootPlan, variables: VariableValues) -> Bound:
 
 def _bind_item(item: Any, args: dict[str, Any], max_page_size: int, prefix: str) -> Bound:
     params: dict[str, Any] = {}
+    if isinstance(item, Leaf) and item.kind == "text":  # summary(language:), description(language:), ...
+        language = args.get("language")
+        return Bound((_value(language) if language is not None else Language.NL.value,))
     if isinstance(item, Leaf):  # active(on:)
         on = args.get("on")
         params["day"] = on if on is not None else today()
@@ -497,7 +513,11 @@ class Builder:
                     )
                 )
             if has_contains:
-                out.append(cols["name_folded"].like(p(i, "contains", String)))
+                # As app.services.filters: the name or an alias (app/data/aliases.yaml).
+                alias = MunicipalityAlias.__table__.alias()
+                contains = p(i, "contains", String)
+                aliased = select(alias.c.municipality_id).where(alias.c.name_folded.like(contains))
+                out.append(or_(cols["name_folded"].like(contains), cols["id"].in_(aliased)))
             if involved is not None:
                 v = _T_INVOLVEMENT.alias()
                 any_ = exists().where(v.c.participant_id == cols["id"])
@@ -569,6 +589,11 @@ class Builder:
         if leaf.kind == "typename":
             return literal_column(f"'{leaf.type_name}'")
         if leaf.kind == "column":
+            return cols[leaf.column]
+        if leaf.kind == "text":
+            # As schema.language.in_language: English where a translation exists, else Dutch.
+            if self.shapes[leaf.index] == (Language.EN.value,):
+                return func.coalesce(cols[leaf.column + "_en"], cols[leaf.column])
             return cols[leaf.column]
         if leaf.kind == "date":
             return d.date(cols[leaf.column])
