@@ -29,11 +29,15 @@ from websockets.asyncio.client import connect
 
 from tests.conftest import Api, _api, migrated_and_seeded
 from tests.servers import servers
+from tests.sources import SOURCES_LITERAL
 
 ISSUER = "https://idp.test/realms/provincie"
 AUDIENCE = "veerkracht-api"
-CREATE = """mutation { createOrganization(input: {slug: "oidc-org", name: "Via OIDC", kind: OTHER}) {
-    organization { slug } errors { code } } }"""
+CREATE = (
+    'mutation { createOrganization(input: {slug: "oidc-org", name: "Via OIDC", kind: OTHER, '
+    + SOURCES_LITERAL
+    + "}) { organization { slug } errors { code } } }"
+)
 READ = '{ municipality(code: "GM0879") { name } }'
 LAST_ACTOR = "{ changes(afterSequence: 0, first: 1000) { nodes { actor entityType } } }"
 
