@@ -20,6 +20,7 @@ from app.services.persisted import PersistedDocuments, TrustedDocumentsError
 from app.settings import Settings
 from tests.conftest import Api, _api, migrated_and_seeded, write_token
 from tests.servers import Server, servers
+from tests.sources import SOURCES_LITERAL
 
 QUERY = 'query Zundert { municipality(code: "GM0879") { name code } }'
 WITH_VARIABLES = "query Named($code: String!) { municipality(code: $code) { name } }"
@@ -185,7 +186,11 @@ async def test_a_bad_allow_list_stops_the_start(
 
 
 SUBSCRIBE = 'subscription Live { changes(entityTypes: ["Organization"]) { entityType actor } }'
-CREATE = 'mutation Create { createOrganization(input: {slug: "listed", name: "Listed", kind: OTHER}) { errors { code } } }'
+CREATE = (
+    'mutation Create { createOrganization(input: {slug: "listed", name: "Listed", kind: OTHER, '
+    + SOURCES_LITERAL
+    + "}) { errors { code } } }"
+)
 
 
 async def _subscribe(server: Server, url: str, payload: dict[str, Any]) -> dict[str, Any]:

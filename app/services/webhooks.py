@@ -40,6 +40,7 @@ import httpx
 import orjson
 from sqlalchemy import delete, insert, select, text, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from app.db import as_utc, create_engine, create_sessionmaker, utc_now
@@ -229,6 +230,11 @@ class WebhookDispatcher:
                     pause = await self._start_due()
                 except asyncio.CancelledError:
                     raise
+                except (OSError, DBAPIError) as exc:
+                    # The database is away or not migrated yet: an operator's condition, said in one line
+                    # (as the change listener does), not a traceback every poll.
+                    log.warning("webhook deliveries wait for the database (%s: %s)", type(exc).__name__, exc)
+                    pause = self.settings.change_poll_seconds
                 except Exception:
                     log.exception("webhook delivery loop failed; trying again")
                     pause = self.settings.change_poll_seconds
