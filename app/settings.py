@@ -45,7 +45,15 @@ class Settings(BaseSettings):
     max_tokens: int = 5000
     """Most lexical tokens in one document (GraphiQL's introspection query has about 400)."""
     max_query_cost: int = 50_000
-    """Most items an operation may touch: `first` multiplied down nested connections."""
+    """Most items an operation may touch: `first` multiplied down nested connections, list arguments
+    (``ids``, ``representations``) by their length, introspection by the schema's types and fields."""
+    max_fields: int = 2_000
+    """Most fields an operation may select once its fragments are expanded (each spread counts in full)."""
+    max_field_repeats: int = 20
+    """Most times one response key may be selected in one selection set, its fragments' selections
+    included (graphql-core's check that repeated fields agree is quadratic in this)."""
+    max_list_length: int = 100
+    """Longest list an ``ids`` or ``representations`` argument may give (like ``max_page_size``)."""
 
     max_page_size: int = 100
     """The largest ``first`` a connection accepts."""

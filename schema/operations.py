@@ -68,6 +68,9 @@ def empty_selection_sets(document: DocumentNode) -> list[GraphQLError]:
 class OperationPolicy(SchemaExtension):
     def on_validate(self) -> Iterator[None]:
         context = self.execution_context
+        if context.pre_execution_errors is not None:  # refused already (schema/limits.py: its shape)
+            yield
+            return
         if context.graphql_document is not None:
             # Before any validation rule is built: the depth limiter's fails on an empty selection set.
             empty = empty_selection_sets(context.graphql_document)
