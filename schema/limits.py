@@ -35,6 +35,7 @@ from graphql import (
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
+    GraphQLEnumType,
     GraphQLError,
     GraphQLInputObjectType,
     GraphQLInterfaceType,
@@ -221,14 +222,14 @@ def _introspection_sizes(schema: GraphQLSchema) -> _IntrospectionSizes:
     with_fields = [t for t in types if isinstance(t, GraphQLObjectType | GraphQLInterfaceType)]
     fields = [f for t in with_fields for f in t.fields.values()]
     inputs = [t for t in types if isinstance(t, GraphQLInputObjectType)]
-    enums = [t for t in types if hasattr(t, "values")]
+    enums = [t for t in types if isinstance(t, GraphQLEnumType)]
     return _IntrospectionSizes(
         {
             ("__Schema", "types"): len(types),
             ("__Schema", "directives"): len(schema.directives),
             ("__Type", "fields"): average([len(t.fields) for t in with_fields]),
             ("__Type", "inputFields"): average([len(t.fields) for t in inputs]),
-            ("__Type", "enumValues"): average([len(t.values) for t in enums]),  # type: ignore[attr-defined]
+            ("__Type", "enumValues"): average([len(t.values) for t in enums]),
             ("__Type", "interfaces"): average([len(t.interfaces) for t in with_fields]),
             ("__Type", "possibleTypes"): max(
                 [len(schema.get_possible_types(t)) for t in types if isinstance(t, GraphQLInterfaceType)]
