@@ -55,6 +55,13 @@ class Settings(BaseSettings):
     max_list_length: int = 100
     """Longest list an ``ids`` or ``representations`` argument may give (like ``max_page_size``)."""
 
+    max_websockets_per_client: int = 10
+    """Most websockets one client address may have open on one server process; the next is closed at once
+    with code 1008 and a reason saying so."""
+    max_subscriptions_per_client: int = 20
+    """Most subscriptions one client address may have open on one server process, over all its sockets;
+    the next is refused with ``TOO_MANY_SUBSCRIPTIONS``."""
+
     max_page_size: int = 100
     """The largest ``first`` a connection accepts."""
 

@@ -24,12 +24,15 @@ from graphql import (
     validate,
     visit,
 )
+from starlette.websockets import WebSocket
 from strawberry.extensions import ParserCache, SchemaExtension, ValidationCache
 from strawberry.schema.validation_rules.maybe_null import MaybeNullValidationRule
 from strawberry.schema.validation_rules.one_of import OneOfInputValidationRule
+from strawberry.types.graphql import OperationType
 
 from app.observability import CACHE, current_request
 
+OPERATION_NOT_ALLOWED = "OPERATION_NOT_ALLOWED"
 _SUGGESTION = re.compile(r"\s*Did you mean [^?]*\?")
 
 
@@ -71,6 +74,21 @@ class OperationPolicy(SchemaExtension):
         if context.pre_execution_errors is not None:  # refused already (schema/limits.py: its shape)
             yield
             return
+        if isinstance(context.context.request, WebSocket) and context.graphql_document is not None:
+            try:
+                operation_type = context.operation_type
+            except RuntimeError:  # no such operation: validation says so
+                operation_type = OperationType.SUBSCRIPTION
+            if operation_type is not OperationType.SUBSCRIPTION:
+                context.pre_execution_errors = [
+                    GraphQLError(
+                        "Over a websocket this API answers subscriptions only: send queries and mutations "
+                        "with HTTP POST to /graphql.",
+                        extensions={"code": OPERATION_NOT_ALLOWED},
+                    )
+                ]
+                yield
+                return
         if context.graphql_document is not None:
             # Before any validation rule is built: the depth limiter's fails on an empty selection set.
             empty = empty_selection_sets(context.graphql_document)

@@ -27,6 +27,7 @@ from app.web.cache import ResponseCache
 from app.web.health import healthz, readyz
 from app.web.middleware import RequestMiddleware
 from app.web.view import GraphQLApp
+from app.web.websockets import WebsocketLimit
 from schema import schema
 from schema.compiled.run import CompiledRunner
 from schema.participants import today
@@ -62,7 +63,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         )
         app.state.persisted_documents = PersistedDocuments.from_settings(settings)
         app.state.search_indexes = SearchIndexes(app.state.sessionmaker)
-        app.state.broker = ChangeBroker(settings.database_url, poll_seconds=settings.change_poll_seconds)
+        app.state.broker = ChangeBroker(
+            settings.database_url,
+            poll_seconds=settings.change_poll_seconds,
+            sessionmaker=app.state.sessionmaker,
+        )
         await app.state.broker.start()
         app.state.webhooks = WebhookDispatcher(settings, app.state.broker)
         await app.state.webhooks.start()
@@ -92,10 +97,20 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await engine.dispose()
 
     graphql = GraphQLApp(schema, graphql_ide="graphiql" if settings.graphiql else None)
+    # Strawberry's own cap of operations in flight per socket, above ours per client (schema/changes.py),
+    # which answers with a code and a reason.
+    graphql.max_subscriptions_per_connection = 2 * settings.max_subscriptions_per_client
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
+            WebSocketRoute(
+                "/graphql",
+                WebsocketLimit(
+                    graphql,
+                    max_per_client=settings.max_websockets_per_client,
+                    trust_forwarded_for=settings.trust_forwarded_for,
+                ),
+            ),
             Route(geo.PATH, geo.municipalities, methods=["GET"]),
             *(explorer.routes() if settings.explorer else []),
             Route("/healthz", healthz),
