@@ -71,6 +71,13 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = 1_000_000
     """Largest request body accepted; a larger one is refused with 413 before it is read whole."""
+    header_timeout_seconds: float = 10.0
+    """A request's headers must have arrived this long after it began (or after the connection opened);
+    otherwise 408 and the connection is closed (app/server.py: slow clients cannot hold connections)."""
+    max_header_bytes: int = 65_536
+    """Largest request head (request line and headers); larger is 431 and the connection is closed."""
+    keep_alive_seconds: int = 5
+    """An idle keep-alive connection is closed after this long (uvicorn's ``timeout_keep_alive``)."""
     request_timeout_seconds: float = 30.0
     """A request still running after this long is cancelled and answered with 504."""
     database_statement_timeout_seconds: float = 10.0

@@ -60,6 +60,7 @@ from app.models import (
 from app.models.enums import Basis, FusionSide
 from app.models.provenance import CITATION_SUBJECTS
 from app.services.audit import last_sequence, lock_change_log
+from app.services.nesting import MAX_JSON_DEPTH, nested_deeper_than
 from app.services.text import normalise_whitespace
 
 FORMAT = "veerkracht-export"
@@ -680,7 +681,18 @@ def read_json(path: Path) -> Dataset:
         ) from None
     except ValueError as exc:
         raise DatasetError([f"{path}: is not valid JSON: {exc}"]) from None
+    except RecursionError:
+        raise DatasetError([_too_deep(path)]) from None
+    if nested_deeper_than(raw):
+        raise DatasetError([_too_deep(path)])
     return validate_data(raw)
+
+
+def _too_deep(path: Path) -> str:
+    return (
+        f"{path}: is nested more than {MAX_JSON_DEPTH} levels deep (arrays or objects inside each other); "
+        "an export is nested a few levels at most: is this a file that `veerkracht export` wrote?"
+    )
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> Json:
