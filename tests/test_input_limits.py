@@ -10,6 +10,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -71,7 +72,7 @@ async def test_a_413_carries_its_request_id_once(api: Api) -> None:
         "/graphql", content=b"x" * 1_000_001, headers={"content-type": "application/json"}
     )
 
-    async def chunks():  # no Content-Length: refused while it streams in
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: refused while it streams in
         for _ in range(11):
             yield b" " * 100_000
 
@@ -84,7 +85,7 @@ async def test_a_413_carries_its_request_id_once(api: Api) -> None:
 
 
 @pytest.fixture(scope="module")
-def strict_server(seeded_url: str):  # type: ignore[no-untyped-def]
+def strict_server(seeded_url: str) -> Iterator[Server]:
     env = {"VEERKRACHT_HEADER_TIMEOUT_SECONDS": "1", "VEERKRACHT_KEEP_ALIVE_SECONDS": "1"}
     with servers(seeded_url, env=env) as (server,):
         yield server
