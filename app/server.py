@@ -40,11 +40,13 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
         self._header_timeout, self._max_header_bytes = _limits()
         self._header_timer: asyncio.TimerHandle | None = None
         self._header_bytes = 0
+        self._tail = b""
         self._in_headers = False
 
     def _start_headers(self) -> None:
         self._in_headers = True
         self._header_bytes = 0
+        self._tail = b""
         self._header_timer = self.loop.call_later(self._header_timeout, self._headers_too_slow)
 
     def _stop_headers(self) -> None:
@@ -72,13 +74,18 @@ class HeaderLimitedProtocol(HttpToolsProtocol):
         if not self._in_headers and (self.cycle is None or self.cycle.response_complete):
             self._start_headers()  # the next request on a keep-alive connection begins
         if self._in_headers:
-            self._header_bytes += len(data)
-            if self._header_bytes > self._max_header_bytes:
+            # The head ends at the first empty line; a chunk may hold the body's start too.
+            window = self._tail + data
+            end = window.find(b"\r\n\r\n")
+            head = self._header_bytes + (end + 4 - len(self._tail) if end >= 0 else len(data))
+            if head > self._max_header_bytes:
                 self._stop_headers()
                 message = f"The request's headers are larger than {self._max_header_bytes:,} bytes."
                 self.transport.write(_refusal(b"431 Request Header Fields Too Large", message))
                 self.transport.close()
                 return
+            self._header_bytes += len(data)
+            self._tail = window[-3:]
         super().data_received(data)
 
     def on_headers_complete(self) -> None:
