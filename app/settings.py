@@ -102,6 +102,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     metrics: bool = True
     """Serve Prometheus metrics at /metrics."""
+    metrics_token: SecretStr | None = None
+    """When set, /metrics answers only ``Authorization: Bearer <this>`` (for the scraper); unset, it is
+    public, or, with ``require_token_for_reads``, answers any API token."""
     shutdown_grace_seconds: int = 20
     """On SIGTERM, in-flight requests get this long to finish before the process exits."""
 

@@ -15,7 +15,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 
 from app.bootstrap import bootstrap_pending, bootstrap_until_done
 from app.db import create_engine, create_sessionmaker, session_settings
-from app.observability import configure_logging, instrument_engine, metrics, release_engine
+from app.observability import configure_logging, instrument_engine, release_engine
 from app.services.changes import ChangeBroker
 from app.services.persisted import PersistedDocuments
 from app.services.ratelimit import RateLimiter
@@ -25,6 +25,7 @@ from app.settings import Settings
 from app.web import explorer, export, geo, graphiql
 from app.web.cache import ResponseCache
 from app.web.health import healthz, readyz
+from app.web.metrics import guarded_metrics
 from app.web.middleware import RequestMiddleware
 from app.web.view import GraphQLApp
 from app.web.websockets import WebsocketLimit
@@ -117,7 +118,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             Route("/export.json", export.export_json, methods=["GET"]),
             Route("/export.csv.zip", export.export_csv_zip, methods=["GET"]),
             Route("/readyz", readyz),
-            *([Route("/metrics", metrics)] if settings.metrics else []),
+            *([Route("/metrics", guarded_metrics)] if settings.metrics else []),
             *(
                 [Mount(graphiql.ASSETS_PATH, graphiql.assets(), name="graphql-assets")]
                 if settings.graphiql
