@@ -112,6 +112,12 @@ class Settings(BaseSettings):
     """Keep whole answers to queries and reuse them while no write has been committed (app/web/cache.py)."""
     response_cache_entries: int = 2000
     """Most answers kept per process (least recently used go first)."""
+    response_cache_bytes: int = 64 * 1024 * 1024
+    """Most bytes of answers kept per process (64 MiB); whichever bound is reached first evicts."""
+    document_cache_bytes: int = 64 * 1024 * 1024
+    """Most memory the parsed documents kept for reuse may take per process, in each of the parse,
+    validation and prepared-read caches (a parsed document is counted as 101 bytes per character of its
+    text: app/caches.py)."""
 
     compiled_reads: bool = True
     """Answer query root fields whose selection maps onto tables with one SQL statement each that builds

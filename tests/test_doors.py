@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from app.models.access import ChangeCounter
-from app.response_cache import etag, normalised
+from app.web.cache import etag, normalised
 from tests.conftest import Api, _api
 
 QUERY = "{ municipalities(first: 2) { nodes { name } } }"

@@ -58,7 +58,11 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await app.state.compiled_runner.start()
         app.state.rate_limiter = RateLimiter(settings)
         app.state.response_cache = (
-            ResponseCache(max_entries=settings.response_cache_entries, today=today)
+            ResponseCache(
+                max_entries=settings.response_cache_entries,
+                max_bytes=settings.response_cache_bytes,
+                today=today,
+            )
             if settings.response_cache
             else None
         )
