@@ -213,3 +213,46 @@ def test_cost_is_linear_in_the_document() -> None:
     cost = measure(schema._schema, operation, fragments, {}, max_list_length=100)
     assert time.monotonic() - started < 1
     assert cost.total >= 10**15, "2**60 spreads, counted up to the cap"
+
+
+# ------------------------------------------------------------------------------ OWASP GraphQL cheat sheet
+
+
+async def test_batching_is_refused(api: Api) -> None:
+    """A batch would multiply one request's cost past every per-operation limit: not accepted."""
+    batch = [{"query": "{ __typename }"}] * 50
+    response = await api.client.post("/graphql", json=batch)
+    assert response.status_code == 400
+    assert "batch" in response.text.lower()
+
+
+@pytest.mark.parametrize(
+    "directives",
+    [
+        "@include(if: true) " * 1000,  # one directive repeated
+        " ".join(f"@d{n}" for n in range(1000)),  # unknown directives
+        "@skip(if: false) " * 2400,
+    ],
+)
+async def test_directive_overloading_is_refused_quickly(api: Api, directives: str) -> None:
+    started = time.monotonic()
+    response = await api.client.post("/graphql", json={"query": f"{{ __typename {directives} }}"})
+    assert time.monotonic() - started < 2
+    body = response.json()
+    assert body["errors"]
+    assert len(body["errors"]) <= 101, "graphql-core stops validating after 100 errors"
+    assert body["errors"][0]["extensions"]["code"] in {"GRAPHQL_VALIDATION_FAILED", "GRAPHQL_PARSE_FAILED"}
+
+
+async def test_the_prepared_path_charges_what_the_variables_ask(api: Api) -> None:
+    """A document recorded as a prepared read with cheap variables is not a pass for costly ones: the
+    cost is computed (from coerced variables) for every request on that path."""
+    query = """query Prepared($a: Int, $b: Int, $c: Int) { municipalities(first: $a) { nodes {
+        involvements(first: $b) { nodes { initiative { involvements(first: $c) { totalCount } } } } } } }"""
+    cheap = {"a": 1, "b": 1, "c": 1}
+    for _ in range(2):  # the second one is answered on the prepared path
+        body = await api.post(query, cheap)
+        assert body["extensions"]["cost"]["requested"] == 1 + 1 + 1 + 1
+    (error,) = await api.errors(query, {"a": 100, "b": 100, "c": 100.0})
+    assert error["extensions"]["code"] == "QUERY_TOO_COSTLY"
+    assert error["extensions"]["cost"] == 1 + 100 + 100 * 100 + 100 * 100 * 100
