@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tests.conftest import Api
 from tests.databases import DatabaseFactory
-from tests.test_mutations import CREATE_INITIATIVE
+from tests.test_mutations import CREATE_INITIATIVE, SOURCES
 
 ROOT = Path(__file__).parent.parent
 FORMULAS = [
@@ -40,7 +40,13 @@ async def test_formulas_are_neutralised_in_csv_and_kept_in_json(
     writer: Api, fresh_url: str, backend: str, databases: DatabaseFactory, tmp_path: Path
 ) -> None:
     for number, formula in enumerate(FORMULAS):
-        new = {"slug": f"formule-{number}", "name": formula, "kind": "PILOT", "summary": formula}
+        new = {
+            "slug": f"formule-{number}",
+            "name": formula,
+            "kind": "PILOT",
+            "summary": formula,
+            "sources": SOURCES,
+        }
         payload = (await writer.data(CREATE_INITIATIVE, {"input": new}))["createInitiative"]
         assert payload["errors"] == [], payload
         assert payload["initiative"]["name"] == formula
