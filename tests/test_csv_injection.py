@@ -12,7 +12,8 @@ from pathlib import Path
 
 from tests.conftest import Api
 from tests.databases import DatabaseFactory
-from tests.test_mutations import CREATE_INITIATIVE, SOURCES
+from tests.sources import SOURCES
+from tests.test_mutations import CREATE_INITIATIVE
 
 ROOT = Path(__file__).parent.parent
 FORMULAS = [

@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -88,6 +88,7 @@ class ChangeBroker:
             else None
         )
         self._subscribers: set[Subscriber] = set()
+        self._waiters: set[asyncio.Event] = set()
         self._position: int | None = None
         """The last sequence handed to the subscribers; None while there are none."""
         self._fresh = asyncio.Event()
@@ -101,15 +102,28 @@ class ChangeBroker:
         """When the listener lost its connection (loop time); None while it listens."""
 
     def wake(self) -> None:
-        """Something committed: the reader reads the log after its position."""
+        """Something committed: the reader reads the log after its position; wake listeners are woken."""
         self._fresh.set()
+        for waiter in self._waiters:
+            waiter.set()
+
+    @contextlib.contextmanager
+    def subscription(self) -> Iterator[asyncio.Event]:
+        """An event set at every wake, for a listener that reads the log itself (the webhook dispatcher, one
+        per process); subscriptions use :meth:`feed`."""
+        waiter = asyncio.Event()
+        self._waiters.add(waiter)
+        try:
+            yield waiter
+        finally:
+            self._waiters.discard(waiter)
 
     @property
     def subscribers(self) -> int:
         return len(self._subscribers)
 
     @contextlib.asynccontextmanager
-    async def subscription(self, client: str = "", limit: int | None = None) -> AsyncIterator[Subscriber]:
+    async def feed(self, client: str = "", limit: int | None = None) -> AsyncIterator[Subscriber]:
         """A queue that receives every row committed after it was opened; at most ``limit`` per ``client``
         (TooManySubscriptions beyond)."""
         if limit is not None and self._per_client.get(client, 0) >= limit:
@@ -264,7 +278,7 @@ async def follow(
     Waiting holds no connection: new rows come from the broker's one reader. The log is read here only to
     catch up, a page at a time. Raises TooManySubscriptions when ``client`` has ``limit`` open already.
     """
-    async with broker.subscription(client, limit) as subscriber:
+    async with broker.feed(client, limit) as subscriber:
         catching_up = after_sequence is not None
         if after_sequence is None:
             async with sessionmaker() as session:
