@@ -72,6 +72,9 @@ async def test_formulas_are_neutralised_in_csv_and_kept_in_json(
 
     # Importing the CSV export restores every value: the round trip is lossless.
     target = await databases.create(backend)
+    assert (
+        _run("db", "upgrade", "--database-url", target).returncode == 0
+    )  # import wants an existing database
     imported = _run("import", str(tmp_path / "csv"), "--database-url", target)
     assert imported.returncode == 0, imported.stderr
     again = _run("export", "--database-url", target)

@@ -47,14 +47,14 @@ async def test_variables_nested_a_little_still_work(api: Api) -> None:
     assert data["_entities"] == [{"__typename": "Municipality"}]
 
 
-def test_importing_a_deeply_nested_file_is_a_clear_error(tmp_path: Path, fresh_url: str) -> None:
+def test_importing_a_deeply_nested_file_is_a_clear_error(tmp_path: Path, seeded_url: str) -> None:
     for depth in (100, 5000):
         path = tmp_path / f"deep-{depth}.json"
         path.write_text(
             '{"format": "veerkracht-export", "version": 1, "municipalities": ' + _nested(depth) + "}"
         )
         result = subprocess.run(
-            [sys.executable, "-m", "app", "import", str(path), "--database-url", fresh_url],
+            [sys.executable, "-m", "app", "import", str(path), "--database-url", seeded_url],
             capture_output=True,
             text=True,
             cwd=ROOT,
