@@ -174,7 +174,9 @@ class Subscription:
                 limit=settings.max_subscriptions_per_client,
             ):
                 # A token revoked while its socket is open stops the feed before the next change.
-                if token is not None and not await context.broker.token_valid(context.sessionmaker, token):
+                if token is not None and not await context.broker.token_valid(
+                    context.sessionmaker, token, context.authenticate
+                ):
                     raise GraphQLError(
                         "The token of this subscription was revoked or is no longer valid; subscribe again "
                         "with a valid token.",

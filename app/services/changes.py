@@ -20,7 +20,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import AsyncIterator, Iterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 
 import asyncpg
@@ -184,7 +184,13 @@ class ChangeBroker:
                 log.warning("reading the change log failed (%s: %s); retrying", type(exc).__name__, exc)
                 await asyncio.sleep(RECONNECT_SECONDS)
 
-    async def token_valid(self, sessionmaker: async_sessionmaker[AsyncSession], header: str) -> bool:
+    async def token_valid(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        header: str,
+        authenticate: Callable[[async_sessionmaker[AsyncSession], str], Awaitable[object | None]]
+        | None = None,
+    ) -> bool:
         """Whether a subscription's token still authenticates. Checked before each change is delivered,
         answered from a cache of ``TOKEN_RECHECK_SECONDS`` (one query per token per second however many
         subscriptions use it); the cache holds at most ``TOKEN_CACHE_ENTRIES`` tokens' answers."""
@@ -192,8 +198,11 @@ class ChangeBroker:
         known = self._tokens.get(header)
         if known is not None and now - known[0] < TOKEN_RECHECK_SECONDS:
             return known[1]
-        async with sessionmaker() as session:
-            valid = await authenticate_header(session, header) is not None
+        if authenticate is not None:  # the context's: API tokens and OIDC tokens alike
+            valid = await authenticate(sessionmaker, header) is not None
+        else:
+            async with sessionmaker() as session:
+                valid = await authenticate_header(session, header) is not None
         if len(self._tokens) >= TOKEN_CACHE_ENTRIES:
             self._tokens.clear()
         self._tokens[header] = (now, valid)
