@@ -45,7 +45,22 @@ class Settings(BaseSettings):
     max_tokens: int = 5000
     """Most lexical tokens in one document (GraphiQL's introspection query has about 400)."""
     max_query_cost: int = 50_000
-    """Most items an operation may touch: `first` multiplied down nested connections."""
+    """Most items an operation may touch: `first` multiplied down nested connections, list arguments
+    (``ids``, ``representations``) by their length, introspection by the schema's types and fields."""
+    max_fields: int = 2_000
+    """Most fields an operation may select once its fragments are expanded (each spread counts in full)."""
+    max_field_repeats: int = 20
+    """Most times one response key may be selected in one selection set, its fragments' selections
+    included (graphql-core's check that repeated fields agree is quadratic in this)."""
+    max_list_length: int = 100
+    """Longest list an ``ids`` or ``representations`` argument may give (like ``max_page_size``)."""
+
+    max_websockets_per_client: int = 10
+    """Most websockets one client address may have open on one server process; the next is closed at once
+    with code 1008 and a reason saying so."""
+    max_subscriptions_per_client: int = 20
+    """Most subscriptions one client address may have open on one server process, over all its sockets;
+    the next is refused with ``TOO_MANY_SUBSCRIPTIONS``."""
 
     max_page_size: int = 100
     """The largest ``first`` a connection accepts."""
@@ -56,6 +71,13 @@ class Settings(BaseSettings):
 
     max_body_bytes: int = 1_000_000
     """Largest request body accepted; a larger one is refused with 413 before it is read whole."""
+    header_timeout_seconds: float = 10.0
+    """A request's headers must have arrived this long after it began (or after the connection opened);
+    otherwise 408 and the connection is closed (app/server.py: slow clients cannot hold connections)."""
+    max_header_bytes: int = 65_536
+    """Largest request head (request line and headers); larger is 431 and the connection is closed."""
+    keep_alive_seconds: int = 5
+    """An idle keep-alive connection is closed after this long (uvicorn's ``timeout_keep_alive``)."""
     request_timeout_seconds: float = 30.0
     """A request still running after this long is cancelled and answered with 504."""
     database_statement_timeout_seconds: float = 10.0
@@ -80,6 +102,9 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     metrics: bool = True
     """Serve Prometheus metrics at /metrics."""
+    metrics_token: SecretStr | None = None
+    """When set, /metrics answers only ``Authorization: Bearer <this>`` (for the scraper); unset, it is
+    public, or, with ``require_token_for_reads``, answers any API token."""
     shutdown_grace_seconds: int = 20
     """On SIGTERM, in-flight requests get this long to finish before the process exits."""
 
@@ -87,6 +112,12 @@ class Settings(BaseSettings):
     """Keep whole answers to queries and reuse them while no write has been committed (app/web/cache.py)."""
     response_cache_entries: int = 2000
     """Most answers kept per process (least recently used go first)."""
+    response_cache_bytes: int = 64 * 1024 * 1024
+    """Most bytes of answers kept per process (64 MiB); whichever bound is reached first evicts."""
+    document_cache_bytes: int = 64 * 1024 * 1024
+    """Most memory the parsed documents kept for reuse may take per process, in each of the parse,
+    validation and prepared-read caches (a parsed document is counted as 101 bytes per character of its
+    text: app/caches.py)."""
 
     compiled_reads: bool = True
     """Answer query root fields whose selection maps onto tables with one SQL statement each that builds

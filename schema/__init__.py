@@ -29,6 +29,7 @@ from schema.operations import (
     strip_suggestions,
 )
 from schema.participants import Municipality, Organization
+from schema.permissions import FederationAccess
 from schema.persisted import TrustedDocuments
 from schema.provenance import SourceDocument
 from schema.query import Query as DataQuery
@@ -127,6 +128,7 @@ schema = Schema(
         TrustedDocuments,
         ConfiguredLimits,
         OperationPolicy,
+        FederationAccess,
         QueryCost,
         CompiledReads,
         lambda: CountedParserCache(maxsize=512),

@@ -7,6 +7,7 @@ from collections.abc import AsyncGenerator
 from typing import Annotated, Self, cast
 
 import strawberry
+from graphql import GraphQLError
 from strawberry import relay
 from strawberry.scalars import JSON
 
@@ -15,14 +16,16 @@ from app.db import as_utc
 from app.models import Change as ChangeRow
 from app.models.enums import ChangeOperation
 from app.services.audit import last_sequence
-from app.services.changes import changes_after, follow
+from app.services.changes import TooManySubscriptions, changes_after, follow
 from app.services.feed import feed_entry
+from app.services.ratelimit import client_address
 from schema.context import Info
-from schema.errors import bad_input
+from schema.errors import UNAUTHENTICATED, bad_input
 from schema.pagination import decode_cursor, encode_cursor
 from schema.permissions import CanRead
 
 MAX_CHANGES = 1000
+TOO_MANY_SUBSCRIPTIONS = "TOO_MANY_SUBSCRIPTIONS"
 
 
 @strawberry.type(
@@ -157,10 +160,33 @@ class Subscription:
             ),
         ] = None,
     ) -> AsyncGenerator[Change, None]:
-        async for row in follow(
-            info.context.sessionmaker,
-            info.context.broker,
-            after_sequence=after_sequence,
-            entity_types=entity_types,
-        ):
-            yield Change.from_row(row)
+        context = info.context
+        settings = context.settings
+        client = client_address(context.request, trust_forwarded_for=settings.trust_forwarded_for)
+        token = context.token()
+        try:
+            async for row in follow(
+                context.sessionmaker,
+                context.broker,
+                after_sequence=after_sequence,
+                entity_types=entity_types,
+                client=client,
+                limit=settings.max_subscriptions_per_client,
+            ):
+                # A token revoked while its socket is open stops the feed before the next change.
+                if token is not None and not await context.broker.token_valid(
+                    context.sessionmaker, token, context.authenticate
+                ):
+                    raise GraphQLError(
+                        "The token of this subscription was revoked or is no longer valid; subscribe again "
+                        "with a valid token.",
+                        extensions={"code": UNAUTHENTICATED},
+                    )
+                yield Change.from_row(row)
+        except TooManySubscriptions:
+            raise GraphQLError(
+                f"Too many subscriptions: this address has {settings.max_subscriptions_per_client} open on "
+                "this server, the most it may. Complete one first, or follow several entity types in one "
+                "subscription (`entityTypes`).",
+                extensions={"code": TOO_MANY_SUBSCRIPTIONS},
+            ) from None

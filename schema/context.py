@@ -59,10 +59,17 @@ class Context:
     def __post_init__(self) -> None:
         self.loaders = Loaders(self.sessionmaker)
 
+    def token(self) -> str | None:
+        """The ``Authorization`` header (HTTP) or connection parameter (websocket); None without one."""
+        return self.authorization or str((self.connection_params or {}).get("Authorization") or "") or None
+
     async def identity(self) -> Identity | None:
-        """The caller's token, checked once per request; None when absent, unknown, revoked or malformed."""
-        if self._identity is None:
-            header = self.authorization or str((self.connection_params or {}).get("Authorization") or "")
+        """The caller's token, checked once per request; None when absent, unknown, revoked or malformed.
+
+        A websocket's context lives as long as the socket: there the token is checked again for every
+        operation (a token revoked while the socket is open authorises nothing more)."""
+        if self._identity is None or self.connection_params is not None:
+            header = self.token()
             identity = None
             if header:
                 identity = await self.authenticate(self.sessionmaker, header)

@@ -2,9 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
-from graphql import GraphQLError
+from graphql import (
+    ExecutionResult,
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    OperationType,
+    SelectionSetNode,
+)
+from strawberry.extensions import SchemaExtension
 from strawberry.permission import BasePermission
 
 from schema.context import Info
@@ -14,6 +26,10 @@ _HOW = "stuur `Authorization: Bearer <token>` mee, met een token van `veerkracht
 
 
 def unauthenticated(info: Info, need: str) -> GraphQLError:
+    return unauthenticated_error(need)
+
+
+def unauthenticated_error(need: str) -> GraphQLError:
     # Same answer for a missing, unknown, revoked or malformed token: nothing that helps guessing.
     return GraphQLError(f"Aanmelden vereist: {need}; {_HOW}.", extensions={"code": UNAUTHENTICATED})
 
@@ -36,3 +52,58 @@ class CanWrite(BasePermission):
                 extensions={"code": FORBIDDEN},
             )
         return True
+
+
+def _root_fields(
+    selection_set: SelectionSetNode, fragments: dict[str, FragmentDefinitionNode], seen: set[str]
+) -> Iterator[str]:
+    """The names of the root fields an operation selects, through fragments (each fragment once)."""
+    for selection in selection_set.selections:
+        if isinstance(selection, FieldNode):
+            yield selection.name.value
+        elif isinstance(selection, InlineFragmentNode):
+            yield from _root_fields(selection.selection_set, fragments, seen)
+        elif isinstance(selection, FragmentSpreadNode) and selection.name.value not in seen:
+            seen.add(selection.name.value)
+            fragment = fragments.get(selection.name.value)
+            if fragment is not None:
+                yield from _root_fields(fragment.selection_set, fragments, seen)
+
+
+class FederationAccess(SchemaExtension):
+    """The federation fields behind the same lock as every other read (issue 11).
+
+    ``_entities`` reads data: with ``require_token_for_reads`` it needs a token, as every query field does.
+    ``_service { sdl }`` hands out the whole schema, mutations included: it is introspection, so it needs
+    a token when reads do, and when introspection is off it is answered only to a token (a gateway's).
+    """
+
+    async def on_execute(self) -> AsyncIterator[None]:
+        context = self.execution_context
+        document = context.graphql_document
+        settings = context.context.settings
+        if document is not None and context.result is None:
+            definitions = document.definitions
+            fragments = {d.name.value: d for d in definitions if isinstance(d, FragmentDefinitionNode)}
+            name = context.operation_name
+            operation = next(
+                (
+                    d
+                    for d in definitions
+                    if isinstance(d, OperationDefinitionNode)
+                    and (name is None or (d.name is not None and d.name.value == name))
+                ),
+                None,
+            )
+            if operation is not None and operation.operation is OperationType.QUERY:
+                fields = set(_root_fields(operation.selection_set, fragments, set()))
+                need = None
+                if "_entities" in fields and settings.require_token_for_reads:
+                    need = "this service requires a token for reads"
+                elif "_service" in fields and (
+                    settings.require_token_for_reads or not settings.introspection
+                ):
+                    need = "the subgraph schema (`_service`) is given to callers with a token only"
+                if need is not None and await context.context.identity() is None:
+                    context.result = ExecutionResult(data=None, errors=[unauthenticated_error(need)])
+        yield

@@ -16,6 +16,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -520,6 +521,102 @@ def test_mutations_with_random_variables(writer: Live, operation: tuple[str, dic
     writer.post(*operation)
 
 
+# --------------------------------------------------------------------- shapes that cost (issue 11)
+
+SHAPES = round(40 * SCALE)
+FAST = 5.0
+"""Seconds within which a document of any shape is answered or refused (the fragment bomb took 29 s)."""
+LEAVES = [
+    "__typename",
+    "municipalities(first: 2) { totalCount }",
+    "initiatives(first: 100) { nodes { involvements(first: 100) { totalCount } } }",
+    "a: __typename",
+    "__schema { types { name } }",
+]
+
+
+@st.composite
+def fragment_fan_out(draw: st.DrawFn) -> str:
+    """A chain of fragments, each spreading the next one ``fan_out`` times (2**levels expanded at 2)."""
+    levels = draw(st.integers(1, 60))
+    fan_out = draw(st.integers(1, 4))
+    leaf = draw(st.sampled_from(LEAVES))
+    inline = draw(st.booleans())
+    spreads = []
+    for level in range(levels):
+        inner = " ".join([f"...F{level + 1}"] * fan_out)
+        if inline:  # through an inline fragment on the union, as a gateway's query would
+            inner = f"... on Query {{ {inner} }}"
+        spreads.append(f"fragment F{level} on Query {{ {inner} }}")
+    return f"query Fan {{ ...F0 }} {' '.join(spreads)} fragment F{levels} on Query {{ {leaf} }}"
+
+
+@st.composite
+def long_id_lists(draw: st.DrawFn) -> tuple[str, dict[str, Any]]:
+    """``nodes(ids:)`` or ``_entities(representations:)`` with up to 400 items, real ones and junk."""
+    count = draw(st.sampled_from([0, 1, 99, 100, 101, 400]))
+    if draw(st.booleans()):
+        keys = draw(st.lists(st.sampled_from(KNOWN_KEYS["Municipality"] + JUNK_KEYS[:5]), min_size=1))
+        ids = [gid(f"Municipality:{keys[i % len(keys)]}") for i in range(count)]
+        query = "query($ids: [ID!]!) { nodes(ids: $ids) { id ... on Municipality { involvements(first: 100) { totalCount } } } }"
+        return query, {"ids": ids}
+    representations = [{"__typename": "Municipality", "code": "GM0879"}] * count
+    query = "query($r: [_Any!]!) { _entities(representations: $r) { ... on Municipality { name } } }"
+    return query, {"r": representations}
+
+
+def _nest(depth: int, leaf: Any, kind: str) -> str:
+    inner = json.dumps(leaf)
+    opening, closing = ("[", "]") if kind == "list" else ('{"a":', "}")
+    return opening * depth + inner + closing * depth
+
+
+@settings(FUZZ, max_examples=SHAPES)
+@given(query=fragment_fan_out())
+def test_fragment_fan_out_is_answered_or_refused_quickly(reader: Live, query: str) -> None:
+    started = time.monotonic()
+    body = reader.post(query)
+    assert time.monotonic() - started < FAST, query[:200]
+    if "data" in body and body["data"] is not None:
+        assert body["extensions"]["cost"]["requested"] >= 1
+
+
+@settings(FUZZ, max_examples=SHAPES)
+@given(operation=long_id_lists())
+def test_long_id_lists_are_counted_and_capped(reader: Live, operation: tuple[str, dict[str, Any]]) -> None:
+    query, variables = operation
+    count = len(next(iter(variables.values())))
+    body = reader.post(query, variables)
+    if count > 100:
+        assert body["errors"][0]["extensions"]["code"] == BAD_USER_INPUT
+    else:
+        assert body["extensions"]["cost"]["requested"] >= 1 + count
+
+
+@settings(FUZZ, max_examples=SHAPES)
+@given(
+    depth=st.integers(0, 3000), kind=st.sampled_from(["list", "object"]), leaf=st.sampled_from([1, "x", None])
+)
+def test_deep_variables_are_refused_clearly(reader: Live, depth: int, kind: str, leaf: Any) -> None:
+    """Variables nested up to 3,000 deep: a 400 saying so above 64 levels, a GraphQL answer below."""
+    deep = _nest(depth, leaf, kind)
+    payload = (
+        '{"query": "query($r: [_Any!]!) { _entities(representations: $r) { __typename } }", "variables": {"r": ['
+        + deep
+        + "]}}"
+    )
+    note(f"{reader.backend}: depth {depth} {kind}")
+    response = reader.client.post(
+        reader.server.url, content=payload, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code < 500, response.text[:500]
+    if depth + 3 > 64:  # the body's object, the variables object and the list around the value count too
+        assert response.status_code == 400, response.text[:500]
+        assert "nested more than 64 levels deep" in response.text
+    else:
+        check(response, payload[:300], reader.log)
+
+
 # ------------------------------------------------------------------------------------------ regressions
 
 
@@ -593,10 +690,13 @@ def test_ids_no_object_can_have_match_nothing(reader: Live, node_id: str) -> Non
 
 
 def test_long_lists_in_variables(reader: Live) -> None:
-    """A variable can hold more values than a statement may have parameters (32,767 on PostgreSQL and in
-    SQLite): `nodes` loads in chunks, and repeated filter values are dropped."""
+    """A list of ids is capped (max_list_length, 100: issue 11; 33,000 ids ran for seconds before); a
+    filter's list may hold more values than a statement may have parameters (32,767 on PostgreSQL and in
+    SQLite): repeated filter values are dropped."""
     ids = [gid(f"Fusion:{key}") for key in range(33_000)]
-    body = reader.post("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids})
+    (error,) = reader.post("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids})["errors"]
+    assert error["extensions"] == {"code": BAD_USER_INPUT, "argument": "ids"}
+    body = reader.post("query($ids: [ID!]!) { nodes(ids: $ids) { id } }", {"ids": ids[:100]})
     found = [node["id"] for node in body["data"]["nodes"] if node is not None]
     assert found == ids[1:7]  # the six fusions of the dataset
     query = "query($r: [PartnerRole!], $k: [InitiativeKind!]) { initiatives(filter: {roles: $r, kinds: $k}) { totalCount } }"

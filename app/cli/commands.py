@@ -23,6 +23,7 @@ from app.data.loader import DatasetError
 from app.db import as_utc, create_sessionmaker, is_sqlite
 from app.models.enums import TokenScope
 from app.observability import configure_logging
+from app.server import HeaderLimitedProtocol
 from app.services.tokens import TokenError, create_token, list_tokens, revoke_token
 from app.settings import Settings
 
@@ -99,6 +100,10 @@ def serve(
             timeout_graceful_shutdown=settings.shutdown_grace_seconds,
             # A subscription's messages are small; the same limit as for a request body.
             ws_max_size=settings.max_body_bytes,
+            # Headers within a time and a size (app/server.py); idle keep-alive connections closed.
+            http=HeaderLimitedProtocol,
+            timeout_keep_alive=settings.keep_alive_seconds,
+            h11_max_incomplete_event_size=settings.max_header_bytes,
         )
     finally:
         if metrics_dir is not None:

@@ -16,6 +16,7 @@ import enum
 import hashlib
 import io
 import json
+import re
 import zipfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -60,6 +61,7 @@ from app.models import (
 from app.models.enums import Basis, FusionSide
 from app.models.provenance import CITATION_SUBJECTS
 from app.services.audit import last_sequence, lock_change_log
+from app.services.nesting import MAX_JSON_DEPTH, nested_deeper_than
 from app.services.text import normalise_whitespace
 
 FORMAT = "veerkracht-export"
@@ -448,6 +450,22 @@ def csv_tables(data: Mapping[str, Any]) -> dict[str, list[list[str]]]:
     return tables
 
 
+_FORMULA = re.compile(r"'*[=+\-@\t\r]")
+"""A cell a spreadsheet could take for a formula (OWASP, CSV injection), after any quotes already added."""
+
+
+def neutralised(cell: str) -> str:
+    """``cell`` as a spreadsheet shows it as text: with a ``'`` in front when it begins with ``=``, ``+``,
+    ``-``, ``@``, a tab or a carriage return (or with quotes followed by one of those, so that reading
+    takes exactly one off again: :func:`restored`)."""
+    return "'" + cell if _FORMULA.match(cell) else cell
+
+
+def restored(cell: str) -> str:
+    """The value :func:`neutralised` was given: lossless for every string."""
+    return cell[1:] if cell.startswith("'") and _FORMULA.match(cell, 1) else cell
+
+
 class CsvDialect(enum.StrEnum):
     """How the CSV files are written; ``import`` reads both."""
 
@@ -474,7 +492,7 @@ def csv_files(data: Mapping[str, Any], dialect: CsvDialect = CsvDialect.PLAIN) -
         buffer = io.StringIO()
         writer = csv.writer(buffer, delimiter=delimiter, lineterminator=line_end)
         writer.writerow(CSV_COLUMNS[file_name])
-        writer.writerows(rows)
+        writer.writerows([neutralised(cell) for cell in row] for row in rows)
         files[file_name] = buffer.getvalue().encode(encoding)
     return files
 
@@ -680,7 +698,18 @@ def read_json(path: Path) -> Dataset:
         ) from None
     except ValueError as exc:
         raise DatasetError([f"{path}: is not valid JSON: {exc}"]) from None
+    except RecursionError:
+        raise DatasetError([_too_deep(path)]) from None
+    if nested_deeper_than(raw):
+        raise DatasetError([_too_deep(path)])
     return validate_data(raw)
+
+
+def _too_deep(path: Path) -> str:
+    return (
+        f"{path}: is nested more than {MAX_JSON_DEPTH} levels deep (arrays or objects inside each other); "
+        "an export is nested a few levels at most: is this a file that `veerkracht export` wrote?"
+    )
 
 
 def _no_duplicate_keys(pairs: list[tuple[str, Any]]) -> Json:
@@ -765,7 +794,7 @@ class _CsvBuilder:
                     if file_name in KEYED_FILES:
                         self.unusable_keys.append(dict(zip(header, record, strict=False)).get(columns[0], ""))
                     continue
-                rows.append((line, dict(zip(header, record, strict=True))))
+                rows.append((line, {name: restored(cell) for name, cell in zip(header, record, strict=True)}))
         except csv.Error as exc:
             self.unusable(file_name, f"{file_name} line {reader.line_num}: is not valid CSV: {exc}")
             return []

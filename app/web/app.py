@@ -15,7 +15,7 @@ from starlette.routing import Mount, Route, WebSocketRoute
 
 from app.bootstrap import bootstrap_pending, bootstrap_until_done
 from app.db import create_engine, create_sessionmaker, session_settings
-from app.observability import configure_logging, instrument_engine, metrics, release_engine
+from app.observability import configure_logging, instrument_engine, release_engine
 from app.services.changes import ChangeBroker
 from app.services.persisted import PersistedDocuments
 from app.services.ratelimit import RateLimiter
@@ -25,8 +25,10 @@ from app.settings import Settings
 from app.web import explorer, export, geo, graphiql
 from app.web.cache import ResponseCache
 from app.web.health import healthz, readyz
+from app.web.metrics import guarded_metrics
 from app.web.middleware import RequestMiddleware
 from app.web.view import GraphQLApp
+from app.web.websockets import WebsocketLimit
 from schema import schema
 from schema.compiled.run import CompiledRunner
 from schema.participants import today
@@ -56,13 +58,21 @@ def create_app(settings: Settings | None = None) -> Starlette:
         await app.state.compiled_runner.start()
         app.state.rate_limiter = RateLimiter(settings)
         app.state.response_cache = (
-            ResponseCache(max_entries=settings.response_cache_entries, today=today)
+            ResponseCache(
+                max_entries=settings.response_cache_entries,
+                max_bytes=settings.response_cache_bytes,
+                today=today,
+            )
             if settings.response_cache
             else None
         )
         app.state.persisted_documents = PersistedDocuments.from_settings(settings)
         app.state.search_indexes = SearchIndexes(app.state.sessionmaker)
-        app.state.broker = ChangeBroker(settings.database_url, poll_seconds=settings.change_poll_seconds)
+        app.state.broker = ChangeBroker(
+            settings.database_url,
+            poll_seconds=settings.change_poll_seconds,
+            sessionmaker=app.state.sessionmaker,
+        )
         await app.state.broker.start()
         app.state.webhooks = WebhookDispatcher(settings, app.state.broker)
         await app.state.webhooks.start()
@@ -92,17 +102,27 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await engine.dispose()
 
     graphql = GraphQLApp(schema, graphql_ide="graphiql" if settings.graphiql else None)
+    # Strawberry's own cap of operations in flight per socket, above ours per client (schema/changes.py),
+    # which answers with a code and a reason.
+    graphql.max_subscriptions_per_connection = 2 * settings.max_subscriptions_per_client
     return Starlette(
         routes=[
             Route("/graphql", graphql, methods=["GET", "POST"]),
-            WebSocketRoute("/graphql", graphql),
+            WebSocketRoute(
+                "/graphql",
+                WebsocketLimit(
+                    graphql,
+                    max_per_client=settings.max_websockets_per_client,
+                    trust_forwarded_for=settings.trust_forwarded_for,
+                ),
+            ),
             Route(geo.PATH, geo.municipalities, methods=["GET"]),
             *(explorer.routes() if settings.explorer else []),
             Route("/healthz", healthz),
             Route("/export.json", export.export_json, methods=["GET"]),
             Route("/export.csv.zip", export.export_csv_zip, methods=["GET"]),
             Route("/readyz", readyz),
-            *([Route("/metrics", metrics)] if settings.metrics else []),
+            *([Route("/metrics", guarded_metrics)] if settings.metrics else []),
             *(
                 [Mount(graphiql.ASSETS_PATH, graphiql.assets(), name="graphql-assets")]
                 if settings.graphiql

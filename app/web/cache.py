@@ -20,15 +20,14 @@ charged the operation's cost against the caller's rate limit, like the run it re
 
 from __future__ import annotations
 
-import functools
 import hashlib
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
 from graphql import GraphQLError, OperationDefinitionNode, parse, print_ast
 
+from app.caches import BoundedLru
 from app.observability import CACHE
 
 
@@ -47,26 +46,42 @@ def etag(version: int, key: str) -> str:
     return f'"{version}-{key[:24]}"'
 
 
-@functools.lru_cache(maxsize=1024)
-def normalised(query: str) -> tuple[str, tuple[tuple[str | None, str], ...]] | None:
-    """The printed document and its operations (name, type); None when it does not parse."""
+_NORMALISED: BoundedLru[tuple[str, int], tuple[str, tuple[tuple[str | None, str], ...]]] = BoundedLru(
+    "response_parse", max_entries=1024, max_bytes=16 * 1024 * 1024
+)
+"""query text and token limit -> its printed document and operations (the text and the print are kept,
+not the parsed document). A text that does not parse is not kept (issue 11: a functools.lru_cache of
+1,024 texts, failures included, parsed without the token limit, took a worker to 1.1 GB)."""
+
+
+def normalised(query: str, max_tokens: int = 5000) -> tuple[str, tuple[tuple[str | None, str], ...]] | None:
+    """The printed document and its operations (name, type); None when it does not parse within
+    ``max_tokens`` tokens (the app's ``max_tokens``: the limit applies before any parse, here too)."""
+    key = (query, max_tokens)
+    known = _NORMALISED.get(key, count=False)
+    if known is not None:
+        return known
     try:
-        document = parse(query)
-    except GraphQLError:
-        return None
+        document = parse(query, max_tokens=max_tokens)
+    except (GraphQLError, RecursionError):
+        return None  # not kept: a failure is not worth memory
     operations = tuple(
         (d.name.value if d.name else None, d.operation.value)
         for d in document.definitions
         if isinstance(d, OperationDefinitionNode)
     )
-    return print_ast(document), operations
+    value = (print_ast(document), operations)
+    _NORMALISED.put(key, value, 2 * len(query) + len(value[0]) + 200)
+    return value
 
 
-def cacheable(query: str, operation_name: str | None) -> tuple[str, str | None] | None:
+def cacheable(
+    query: str, operation_name: str | None, max_tokens: int = 5000
+) -> tuple[str, str | None] | None:
     """The normalised document and the operation's name when the request is one ``query`` operation
     (only those are cached); None otherwise (it does not parse, names no single operation, or is not a
     query)."""
-    normal = normalised(query)
+    normal = normalised(query, max_tokens)
     if normal is None:
         return None
     document, operations = normal
@@ -80,10 +95,12 @@ class ResponseCache:
     """Whole answers by key, each stored under the data version it was made at (the pipeline reads the
     version, app/web/pipeline/answer.py); at most ``max_entries``, the least recently used dropped first."""
 
-    def __init__(self, *, max_entries: int, today: Any) -> None:
+    def __init__(self, *, max_entries: int, today: Any, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.max_entries = max_entries
         self.today = today
-        self.entries: OrderedDict[str, tuple[int, Entry]] = OrderedDict()
+        self.entries: BoundedLru[str, tuple[int, Entry]] = BoundedLru(
+            "response", max_entries=max_entries, max_bytes=max_bytes
+        )
 
     def key(
         self, document: str, operation_name: str | None, variables: Any, access: str, media_type: str
@@ -97,16 +114,14 @@ class ResponseCache:
 
     def get(self, key: str, version: int) -> Entry | None:
         """The answer stored under ``key`` if it was stored at data version ``version``."""
-        found = self.entries.get(key)
+        found = self.entries.get(key, count=False)
         if found is not None and found[0] == version:
-            self.entries.move_to_end(key)
             CACHE.labels("response", "hit").inc()
             return found[1]
         CACHE.labels("response", "miss").inc()
         return None
 
     def store(self, key: str, version: int, entry: Entry) -> None:
-        self.entries[key] = (version, entry)
-        self.entries.move_to_end(key)
-        while len(self.entries) > self.max_entries:
-            self.entries.popitem(last=False)
+        """Keep an answer (only answers without errors are stored: the pipeline decides), counted as its
+        body's bytes and the key's; at most ``max_entries`` and ``max_bytes`` (response_cache_bytes)."""
+        self.entries.put(key, (version, entry), len(entry.body) + len(key) + 200)

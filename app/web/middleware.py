@@ -55,19 +55,14 @@ def request_id_from(headers: Headers) -> str:
     return given if _REQUEST_ID.match(given) else f"{_id_prefix}{next(_ids) & 0xFFFFFFFFFFFFFFFF:016x}"
 
 
-async def _send_error(send: Send, status: int, code: str, message: str, request_id: str) -> None:
+async def _send_error(send: Send, status: int, code: str, message: str, request_id: str | None) -> None:
+    """An error answer; ``request_id`` only when ``send`` does not add the header itself (``send_with_id``
+    does: the header was sent twice before)."""
     body = json.dumps({"errors": [{"message": message, "extensions": {"code": code}}]}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"x-request-id", request_id.encode()),
-            ],
-        }
-    )
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if request_id is not None:
+        headers.append((b"x-request-id", request_id.encode()))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -128,7 +123,7 @@ class RequestMiddleware:
             declared = headers.get("content-length", "")
             if declared.isdigit() and int(declared) > self.max_body_bytes:
                 record.outcome = REQUEST_TOO_LARGE
-                await _send_error(send_with_id, 413, REQUEST_TOO_LARGE, too_large, record.request_id)
+                await _send_error(send_with_id, 413, REQUEST_TOO_LARGE, too_large, None)
                 return
             # The handler runs in a task of its own, so that a timed-out request is answered at once while
             # the handler unwinds. Waited for through one future, settled by the handler's end or by a
@@ -159,7 +154,7 @@ class RequestMiddleware:
                 except _BodyTooLarge:
                     record.outcome = REQUEST_TOO_LARGE
                     if not started:
-                        await _send_error(send_with_id, 413, REQUEST_TOO_LARGE, too_large, record.request_id)
+                        await _send_error(send_with_id, 413, REQUEST_TOO_LARGE, too_large, None)
                 return
             # Time is up. Answer now, and let the cancelled handler unwind on its own: its cleanup (rolling
             # back, returning its connection) may have to wait for the database call it was cancelled in,

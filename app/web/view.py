@@ -18,8 +18,10 @@ against a real server. What this view adds:
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
+import orjson
 from cross_web import AsyncHTTPRequestAdapter, HTTPException
 from graphql import GraphQLError
 from starlette.requests import Request
@@ -28,6 +30,7 @@ from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.schema.exceptions import InvalidOperationTypeError
 
+from app.services.nesting import MAX_JSON_DEPTH, nested_deeper_than
 from app.web import graphiql
 from app.web.pipeline import Exchange, Pipeline
 from app.web.pipeline.cost import Meter
@@ -48,6 +51,10 @@ __all__ = ["GRAPHQL_RESPONSE_JSON", "JSON", "GraphQLApp", "HTTPError", "MediaTyp
 
 # How specifically an Accept media range names a type (RFC 9110 §12.5.1: the most specific range wins).
 _EXACT, _SUBTYPE_WILDCARD, _WILDCARD, _UNMATCHED = 3, 2, 1, 0
+
+
+class NestedTooDeep(json.JSONDecodeError):
+    """JSON nested deeper than ``MAX_JSON_DEPTH``."""
 
 
 class HTTPError(HTTPException):
@@ -171,6 +178,39 @@ class GraphQLApp(GraphQL[Context, None]):
                 headers.setdefault("Allow", "GET, POST")
             response = PlainTextResponse(error.reason, status_code=error.status_code, headers=headers)
         await response(scope, receive, send)
+
+    def decode_json(self, data: str | bytes) -> object:
+        """orjson, refusing JSON nested more than ``MAX_JSON_DEPTH`` levels (a clear 400 from
+        :meth:`parse_json`, a closed socket over a websocket): Python's json module raised RecursionError
+        at about 1,000 levels (a 500), and coercion and the cache key recurse too."""
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError as error:
+            if "depth" in str(error):
+                raise NestedTooDeep(str(error), data if isinstance(data, str) else "", 0) from None
+            try:
+                # The standard library's: it reads a lone surrogate's escape, which orjson refuses and a
+                # client may send (tests/test_fuzz.py).
+                value = json.loads(data)
+            except RecursionError:
+                raise NestedTooDeep("nested too deep", data if isinstance(data, str) else "", 0) from None
+        if nested_deeper_than(value):
+            raise NestedTooDeep(
+                f"nested more than {MAX_JSON_DEPTH} levels deep", data if isinstance(data, str) else "", 0
+            )
+        return value
+
+    def parse_json(self, data: str | bytes) -> object:
+        try:
+            return self.decode_json(data)
+        except json.JSONDecodeError as error:
+            if isinstance(error, NestedTooDeep):
+                raise HTTPException(
+                    400,
+                    f"The request's JSON is nested more than {MAX_JSON_DEPTH} levels deep (arrays or objects "
+                    "inside each other); no operation of this API needs that. Send flatter variables.",
+                ) from None
+            raise HTTPException(400, "Unable to parse request body as JSON") from error
 
     def encode_json(self, data: object) -> str:
         """The pipeline's encoder (app/web/pipeline/encode.py): orjson, with the database's JSON spliced in."""

@@ -17,7 +17,6 @@ the bench machine, several times the database's work for a page or a node lookup
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,29 +34,38 @@ from graphql import (
 from graphql.execution.values import VariableValues
 from sqlalchemy import Select
 
+from app.caches import BoundedLru, document_bytes
 from schema.compiled.plan import NotCompilable, RootPlan
 from schema.compiled.sql import Dialect, bind, bind_root, build
 from schema.limits import operation_cost
 
 _MAX_CACHED = 1024
+_MAX_BYTES = 64 * 1024 * 1024
 
 
-class Lru(OrderedDict[Any, Any]):
-    """A least-recently-used map of at most ``_MAX_CACHED`` entries."""
+def _key_bytes(key: Any) -> int:
+    """What an entry is counted as: a query text in its key is counted as the parsed document it keeps
+    alive (plans and prepared reads hold the document's nodes; app/caches.py), anything else as 200."""
+    parts = key if isinstance(key, tuple) else (key,)
+    return 200 + sum(document_bytes(part) for part in parts if isinstance(part, str))
+
+
+class Lru(BoundedLru[Any, Any]):
+    """A least-recently-used map of at most ``_MAX_CACHED`` entries and ``_MAX_BYTES`` bytes (issue 11:
+    keyed by query text and bounded by entries only, 1,024 documents of 1 MB could be kept)."""
+
+    def __init__(self) -> None:
+        super().__init__("compiled", max_entries=_MAX_CACHED, max_bytes=_MAX_BYTES)
 
     def get_or(self, key: Any, make: Any) -> Any:
         if key in self:
-            self.move_to_end(key)
-            return self[key]
+            return self.get(key, count=False)
         value = make()
         self.put(key, value)
         return value
 
-    def put(self, key: Any, value: Any) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        if len(self) > _MAX_CACHED:
-            self.popitem(last=False)
+    def put(self, key: Any, value: Any, size: int | None = None) -> None:
+        super().put(key, value, _key_bytes(key) if size is None else size)
 
 
 _STATEMENTS = Lru()
@@ -139,7 +147,7 @@ class PreparedReads:
         self._reads = Lru()
 
     def get(self, query: str, operation_name: str | None) -> PreparedRead | None:
-        read: PreparedRead | None = self._reads.get((query, operation_name))
+        read: PreparedRead | None = self._reads.get((query, operation_name), count=False)
         return read
 
     def add(

@@ -110,6 +110,10 @@ async def answer_or_execute(
     key = _key(cache, plan, params, exchange)
     if cache is None or key is None or runner is None or exchange.caller is None or exchange.caller.refused:
         return await execute(request)
+    if exchange.caller.identity is None and request.app.state.settings.require_token_for_reads:
+        # The same lock as Strawberry's: no stored answer and no 304 (whose ETag anyone can compute for each
+        # data version: an oracle on it) without a token. Strawberry refuses it.
+        return await execute(request)
     try:
         async with runner.connect() as connection:
             version = await connection.version()

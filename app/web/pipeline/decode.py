@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 from starlette.requests import Request
 
+from app.services.nesting import nested_deeper_than
 from app.services.persisted import DocumentRefused, PersistedDocuments
 from app.web.pipeline.encode import JSON
 
@@ -71,6 +72,8 @@ async def decode(request: Request) -> Params | None:
         return None
     if not isinstance(variables, dict | None) or not isinstance(extensions, dict | None):
         return None
+    if nested_deeper_than(variables) or nested_deeper_than(extensions):
+        return None  # the view answers it with a 400 saying so (app/web/view.py, parse_json)
     query = persisted_document(request, query, extensions)
     if query is None:
         return None

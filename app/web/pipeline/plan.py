@@ -54,9 +54,9 @@ def find_plan(
         prepared = runner.prepared.get(params.query, params.operation_name)
     if prepared is not None:
         # A prepared document is a query that parsed: one lookup in normalised()'s memo.
-        normal = normalised(params.query) if cache is not None else None
+        normal = normalised(params.query, settings.max_tokens) if cache is not None else None
         return Plan(prepared, normal[0] if normal is not None else None, prepared.name)
-    found = cacheable(params.query, params.operation_name) if cache is not None else None
+    found = cacheable(params.query, params.operation_name, settings.max_tokens) if cache is not None else None
     if found is None:
         return Plan(None, None, None)
     return Plan(None, found[0], found[1])
